@@ -1,0 +1,110 @@
+// Relay configuration: a pure function of (argv, env) to a frozen object, built on util.parseArgs.
+
+import { isIP } from "node:net";
+import { parseArgs } from "node:util";
+import { MAX_UDP_PAYLOAD } from "./protocol.ts";
+
+/** Everything the relay can be told. Tunables only: wire strings and spec limits live in protocol.ts. */
+export interface RelayConfig {
+  readonly host: string;
+  readonly port: number;
+  /** No datagram the relay sends is longer; a line that would be is refused. */
+  readonly maxDatagramBytes: number;
+  /** Send each line back to its sender too (the original behaviour). */
+  readonly echo: boolean;
+  /** No per-message console lines. */
+  readonly quiet: boolean;
+  /** Datagrams held for a full socket buffer before further ones are dropped and counted. */
+  readonly sendQueuePackets: number;
+}
+
+export const defaults: RelayConfig = Object.freeze({
+  host: "127.0.0.1",
+  port: 65432,
+  maxDatagramBytes: 2048,
+  echo: true,
+  quiet: false,
+  sendQueuePackets: 1 << 18,
+});
+
+/** A bad flag or value. The message names the flag, the value and what is allowed. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+export const usage = `Usage: bun run src/server.ts [options]
+
+A UDP chat relay. A client's first datagram is its name; every later one is relayed
+to all registered clients as "<name> ~ <text>".
+
+Options (each also from the environment variable shown):
+  --host ADDR          address to bind (RELAY_HOST; default ${defaults.host}; 0.0.0.0 or :: for a LAN)
+  --port N             UDP port, 0 = any free one (RELAY_PORT; default ${defaults.port})
+  --max-datagram N     largest datagram sent or relayed, in bytes (RELAY_MAX_DATAGRAM; default ${defaults.maxDatagramBytes})
+  --no-echo            do not send a line back to its sender (RELAY_NO_ECHO=1)
+  --quiet              no per-message console lines (RELAY_QUIET=1)
+  --send-queue N       datagrams held while the socket buffer is full (RELAY_SEND_QUEUE; default ${defaults.sendQueuePackets})
+  -h, --help           this text
+`;
+
+const options = {
+  host: { type: "string" },
+  port: { type: "string" },
+  "max-datagram": { type: "string" },
+  "no-echo": { type: "boolean" },
+  quiet: { type: "boolean" },
+  "send-queue": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The outcome of reading the command line: a config to run, or a request for help. */
+export type ParsedConfig = { readonly help: true } | { readonly help: false; readonly config: RelayConfig };
+
+/**
+ * Reads flags, then environment variables, then defaults, in that order of precedence.
+ * Throws ConfigError for an unknown flag or a bad value.
+ */
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (values.help) return { help: true };
+  const config: RelayConfig = {
+    host: parseHost(values.host ?? env.RELAY_HOST ?? defaults.host),
+    port: parseInteger("--port", values.port ?? env.RELAY_PORT, defaults.port, 0, 65535),
+    maxDatagramBytes: parseInteger("--max-datagram", values["max-datagram"] ?? env.RELAY_MAX_DATAGRAM, defaults.maxDatagramBytes, 64, MAX_UDP_PAYLOAD),
+    echo: !(values["no-echo"] ?? parseSwitch("RELAY_NO_ECHO", env.RELAY_NO_ECHO)),
+    quiet: values.quiet ?? parseSwitch("RELAY_QUIET", env.RELAY_QUIET),
+    sendQueuePackets: parseInteger("--send-queue", values["send-queue"] ?? env.RELAY_SEND_QUEUE, defaults.sendQueuePackets, 0, 1 << 24),
+  };
+  return { help: false, config: Object.freeze(config) };
+}
+
+/** An IP literal to bind; `localhost` is taken as 127.0.0.1 (binding does no name lookups). */
+export function parseHost(value: string): string {
+  if (value === "localhost") return "127.0.0.1";
+  if (isIP(value) === 0) throw new ConfigError(`--host: "${value}" is not an IP address (e.g. 127.0.0.1, ::1, 0.0.0.0, ::)`);
+  return value;
+}
+
+/** A whole number in [min, max] from a flag or environment value; `fallback` when absent. */
+export function parseInteger(flag: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${flag}: "${value}" is not a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** An on/off environment variable: 1/true/yes/on or 0/false/no/off (empty = off). */
+export function parseSwitch(name: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const v = value.trim().toLowerCase();
+  if (v === "" || v === "0" || v === "false" || v === "no" || v === "off") return false;
+  if (v === "1" || v === "true" || v === "yes" || v === "on") return true;
+  throw new ConfigError(`${name}: "${value}" is not one of 1, 0, true, false, yes, no, on, off`);
+}

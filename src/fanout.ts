@@ -1,0 +1,216 @@
+// The fan-out engine: one frame to every registered client with batched sendMany, resumed past errors, queued under backpressure.
+
+import type { Client, PacketSlot, Registry } from "./registry.ts";
+import type { RelayStats } from "./stats.ts";
+
+/** The part of a UDP socket fan-out needs. `Bun.udpSocket` satisfies it. */
+export interface BatchSender {
+  sendMany(packets: readonly PacketSlot[]): number;
+}
+
+/** A backlog entry: the recipients still owed a frame, with their own copy of it. */
+interface Pending {
+  packets: PacketSlot[];
+}
+
+/**
+ * Owns the reusable output buffer and sends frames to the registry's packet array.
+ *
+ * `sendMany` returns how many packets went out. A short count has two causes, told apart by retrying:
+ * - an error reported for an *earlier* datagram (ICMP port unreachable from a vanished client) fails the
+ *   next packet once; the retry from the returned index goes through, so nothing is lost;
+ * - a full socket buffer (EAGAIN) keeps failing; the rest is copied to a bounded backlog and sent, in
+ *   order, from the socket's `drain` callback.
+ */
+export class FanOut {
+  /** Frames are assembled here: prefix + payload, reused for every line. */
+  readonly out: Uint8Array;
+  private readonly views: (Uint8Array | undefined)[];
+  private readonly backlog: Pending[] = [];
+  private backlogHead = 0;
+  private backlogPackets = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private progressed = false;
+
+  constructor(
+    private readonly socket: BatchSender,
+    private readonly registry: Registry,
+    private readonly stats: RelayStats,
+    maxFrameBytes: number,
+    private readonly maxBacklogPackets: number,
+  ) {
+    this.out = new Uint8Array(maxFrameBytes);
+    this.views = new Array<Uint8Array | undefined>(maxFrameBytes + 1);
+  }
+
+  /** Datagrams waiting for the socket to drain. */
+  get backlogSize(): number {
+    return this.backlogPackets;
+  }
+
+  /**
+   * Copies `prefix + payload` into the output buffer and returns it as a frame. The view for each length
+   * is made once and kept, so a run of equal-length lines reuses the packet array's payload slots as is.
+   */
+  // hot path
+  frame(prefix: Uint8Array, payload: Uint8Array): Uint8Array {
+    const len = prefix.length + payload.length;
+    this.out.set(prefix, 0);
+    this.out.set(payload, prefix.length);
+    let view = this.views[len];
+    if (view === undefined) {
+      view = this.out.subarray(0, len);
+      this.views[len] = view;
+    }
+    return view;
+  }
+
+  /** Sends `frame` to every registered client. */
+  // hot path
+  broadcast(frame: Uint8Array): void {
+    const packets = this.registry.packets;
+    if (packets.length === 0) return;
+    // All payload slots always hold the same frame (the registry copies slot 0 on join).
+    if (packets[0] !== frame) {
+      for (let i = 0; i < packets.length; i += 3) packets[i] = frame;
+    }
+    this.send(packets, frame);
+  }
+
+  /** Sends `frame` to every registered client but `except` (--no-echo). */
+  // hot path
+  broadcastExcept(frame: Uint8Array, except: Client): void {
+    const registry = this.registry;
+    const packets = registry.packets;
+    if (packets.length <= 3) return;
+    if (packets[0] !== frame) {
+      for (let i = 0; i < packets.length; i += 3) packets[i] = frame;
+    }
+    // Park the sender's triple at the end, send over the others, put it back: three pops, three pushes.
+    registry.moveToEnd(except);
+    const address = packets.pop()!;
+    const port = packets.pop()!;
+    const payload = packets.pop()!;
+    this.send(packets, frame);
+    packets.push(payload, port, address);
+  }
+
+  /** Sends one datagram to one address, in order behind any backlog. Cold path: notices to one client. */
+  sendTo(frame: Uint8Array, port: number, address: string): void {
+    this.send([frame, port, address], frame);
+  }
+
+  /** The socket's `drain` callback: sends the backlog, oldest first, until it is empty or the socket is full again. */
+  drain(): void {
+    this.flushBacklog(true);
+  }
+
+  /** Counts everything still in the backlog as dropped for `shutdown` and forgets it. */
+  abandonBacklog(): number {
+    const n = this.backlogPackets;
+    this.stats.drops.shutdown += n;
+    this.backlog.length = 0;
+    this.backlogHead = 0;
+    this.backlogPackets = 0;
+    return n;
+  }
+
+  // hot path: one sendMany for the whole array in the common case
+  private send(packets: PacketSlot[], frame: Uint8Array): void {
+    const total = packets.length / 3;
+    if (this.backlogPackets > 0) {
+      // Never overtake queued lines: clients rely on seeing them in order.
+      this.enqueue(packets, frame);
+      return;
+    }
+    const sent = this.socket.sendMany(packets);
+    this.stats.deliveries += sent;
+    if (sent !== total) this.resume(packets, sent, frame);
+  }
+
+  // Cold path: a short send. Retry from the first unsent packet; the slice costs at most the recipients left.
+  private resume(packets: PacketSlot[], done: number, frame: Uint8Array): void {
+    let rest = packets.slice(done * 3);
+    for (;;) {
+      const sent = this.socket.sendMany(rest);
+      this.stats.deliveries += sent;
+      if (sent === 0) {
+        // Refused again at once: the socket buffer is full. Queue the rest for `drain`.
+        this.stats.backpressureEvents++;
+        this.enqueue(rest, frame);
+        return;
+      }
+      // The retry went through, so the short send was an error owed to an earlier datagram.
+      this.stats.sendErrors++;
+      if (sent * 3 === rest.length) return;
+      rest = rest.slice(sent * 3);
+    }
+  }
+
+  private enqueue(packets: PacketSlot[], frame: Uint8Array): void {
+    const count = packets.length / 3;
+    if (this.backlogPackets + count > this.maxBacklogPackets) {
+      this.stats.drops.queue_overflow += count;
+      return;
+    }
+    // The frame lives in the reused output buffer: the backlog needs its own copy.
+    const copy = frame.slice();
+    const own = packets.slice();
+    for (let i = 0; i < own.length; i += 3) own[i] = copy;
+    this.backlog.push({ packets: own });
+    this.backlogPackets += count;
+    this.armRetry();
+  }
+
+  private flushBacklog(afterDrain: boolean): void {
+    let refused = 0;
+    while (this.backlogHead < this.backlog.length) {
+      const job = this.backlog[this.backlogHead]!;
+      const sent = this.socket.sendMany(job.packets);
+      this.stats.deliveries += sent;
+      this.backlogPackets -= sent;
+      if (sent > 0) {
+        refused = 0;
+        this.progressed = true;
+        if (sent * 3 === job.packets.length) this.backlogHead++;
+        else job.packets = job.packets.slice(sent * 3);
+        continue;
+      }
+      if (++refused < 2) continue; // an error owed to an earlier datagram fails one packet: try once more
+      if (!afterDrain) break; // still full: wait for the next drain
+      // Writable, yet this packet is refused twice in a row: it cannot be sent (e.g. no route). Drop it, go on.
+      this.stats.drops.unsendable++;
+      this.backlogPackets--;
+      this.progressed = true;
+      if (job.packets.length === 3) this.backlogHead++;
+      else job.packets = job.packets.slice(3);
+      refused = 0;
+      afterDrain = false;
+    }
+    if (this.backlogHead === this.backlog.length) {
+      this.backlog.length = 0;
+      this.backlogHead = 0;
+    } else {
+      if (this.backlogHead > 1024) {
+        this.backlog.splice(0, this.backlogHead);
+        this.backlogHead = 0;
+      }
+      this.armRetry();
+    }
+  }
+
+  // Safety net: Bun calls `drain` once the socket is writable again. Should that never come, retry on a timer;
+  // two ticks without progress count as writable, so one refused packet cannot hold the backlog forever.
+  private armRetry(): void {
+    if (this.retryTimer !== undefined) return;
+    this.progressed = false;
+    this.retryTimer = setTimeout(this.retryTick, 50);
+  }
+
+  private readonly retryTick = (): void => {
+    this.retryTimer = undefined;
+    if (this.backlogPackets === 0) return;
+    const stalled = !this.progressed;
+    this.flushBacklog(stalled);
+  };
+}

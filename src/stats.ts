@@ -1,0 +1,62 @@
+// Relay counters: plain number fields bumped on the hot path, read for the summary line and by tests.
+
+/** Why an inbound or outbound datagram was not relayed or not delivered. Every drop has a reason. */
+export const DropReason = {
+  /** The send queue was full when fan-out hit backpressure. */
+  queueOverflow: "queue_overflow",
+  /** A recipient's packet was refused by the kernel even on a writable socket (e.g. unroutable). */
+  unsendable: "unsendable",
+  /** Longer than --max-datagram once prefixed, or cut by the kernel. */
+  tooLong: "too_long",
+  /** Not valid UTF-8. */
+  invalidUtf8: "invalid_utf8",
+  /** Empty datagram, or a name that is empty once trimmed. */
+  empty: "empty",
+  /** Still queued when shutdown gave up waiting for the socket. */
+  shutdown: "shutdown",
+} as const;
+export type DropReason = (typeof DropReason)[keyof typeof DropReason];
+
+/** Counters for one relay. Monomorphic fields: an increment is one store. */
+export class RelayStats {
+  /** Datagrams received, of any kind. */
+  datagramsIn = 0;
+  /** Joins accepted. */
+  joins = 0;
+  /** Chat lines accepted for fan-out. */
+  linesRelayed = 0;
+  /** Datagrams handed to the kernel (one per recipient). */
+  deliveries = 0;
+  /** Short sends caused by an error reported for an earlier packet (ICMP unreachable): resumed, nothing lost. */
+  sendErrors = 0;
+  /** Times fan-out met a full socket buffer and queued the rest. */
+  backpressureEvents = 0;
+  readonly drops: Record<DropReason, number> = {
+    queue_overflow: 0,
+    unsendable: 0,
+    too_long: 0,
+    invalid_utf8: 0,
+    empty: 0,
+    shutdown: 0,
+  };
+
+  /** All drops, of every reason. */
+  get dropsTotal(): number {
+    let total = 0;
+    for (const n of Object.values(this.drops)) total += n;
+    return total;
+  }
+
+  /** One line for the operator: totals, then each drop reason that occurred. */
+  summary(clients: number): string {
+    const reasons = Object.entries(this.drops)
+      .filter(([, n]) => n > 0)
+      .map(([reason, n]) => `${reason}=${n}`)
+      .join(" ");
+    return (
+      `[SERVER] Summary: clients=${clients} datagrams_in=${this.datagramsIn} lines=${this.linesRelayed} ` +
+      `deliveries=${this.deliveries} drops=${this.dropsTotal}${reasons ? ` (${reasons})` : ""} ` +
+      `send_errors=${this.sendErrors} backpressure=${this.backpressureEvents}`
+    );
+  }
+}
