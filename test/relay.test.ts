@@ -1,0 +1,159 @@
+// The relay over real loopback sockets, in process: joins, relaying, echo, UTF-8, refusals, vanished clients, IPv6.
+
+import { afterEach, describe, expect, test } from "bun:test";
+import { defaults, type RelayConfig } from "../src/config.ts";
+import { type Relay, startRelay } from "../src/relay.ts";
+import { joinAll, type Peer, peer } from "./support/peer.ts";
+
+const open: { relays: Relay[]; peers: Peer[] } = { relays: [], peers: [] };
+afterEach(() => {
+  for (const p of open.peers.splice(0)) p.close();
+  for (const r of open.relays.splice(0)) r.close();
+});
+
+async function relay(overrides: Partial<RelayConfig> = {}): Promise<Relay> {
+  const r = await startRelay({ ...defaults, port: 0, quiet: true, ...overrides });
+  open.relays.push(r);
+  return r;
+}
+async function clients(r: Relay, count: number, prefix = "p", host = "127.0.0.1"): Promise<Peer[]> {
+  const ps = await joinAll(r.port, count, prefix, host);
+  open.peers.push(...ps);
+  return ps;
+}
+
+describe("joining", () => {
+  test("a join is announced to the joiner too", async () => {
+    const r = await relay();
+    const alice = await peer(r.port);
+    open.peers.push(alice);
+    alice.send("alice");
+    expect(await alice.next()).toBe("[SERVER] alice has joined the chat.");
+  });
+
+  test("every registered client hears a join", async () => {
+    const r = await relay();
+    const [a, b] = await clients(r, 2);
+    const carol = await peer(r.port);
+    open.peers.push(carol);
+    carol.send("carol");
+    for (const p of [a!, b!, carol]) expect(await p.next()).toBe("[SERVER] carol has joined the chat.");
+    expect(r.registry.size).toBe(3);
+  });
+
+  test("the newline nc adds to a name is trimmed", async () => {
+    const r = await relay();
+    const p = await peer(r.port);
+    open.peers.push(p);
+    p.send("dave\n");
+    expect(await p.next()).toBe("[SERVER] dave has joined the chat.");
+    p.send("hi");
+    expect(await p.next()).toBe("dave ~ hi");
+  });
+});
+
+describe("relaying", () => {
+  test("a line reaches every client, the sender too, as `name ~ text`", async () => {
+    const r = await relay();
+    const ps = await clients(r, 3);
+    ps[1]!.send("hello there");
+    for (const p of ps) expect(await p.next()).toBe("p1 ~ hello there");
+    expect(r.stats.linesRelayed).toBe(1);
+  });
+
+  test("--no-echo leaves the sender out and still reaches the others", async () => {
+    const r = await relay({ echo: false });
+    const ps = await clients(r, 3);
+    ps[0]!.send("one");
+    ps[2]!.send("two");
+    expect(await ps[1]!.collect(2)).toEqual(["p0 ~ one", "p2 ~ two"]);
+    expect(await ps[0]!.next()).toBe("p2 ~ two");
+    expect(await ps[2]!.next()).toBe("p0 ~ one");
+    expect(await ps[0]!.quiet(100)).toEqual([]);
+    expect(await ps[2]!.quiet(0)).toEqual([]);
+  });
+
+  test("multi-byte UTF-8 names and text pass through byte for byte", async () => {
+    const r = await relay();
+    const [a] = await clients(r, 1);
+    const b = await peer(r.port);
+    open.peers.push(b);
+    b.send("Zoë🦊");
+    expect(await b.next()).toBe("[SERVER] Zoë🦊 has joined the chat.");
+    expect(await a!.next()).toBe("[SERVER] Zoë🦊 has joined the chat.");
+    b.send("grüße, 世界 ✓");
+    expect(await a!.next()).toBe("Zoë🦊 ~ grüße, 世界 ✓");
+    expect(await b.next()).toBe("Zoë🦊 ~ grüße, 世界 ✓");
+  });
+
+  test("lines from several clients arrive in each sender's order", async () => {
+    const r = await relay();
+    const ps = await clients(r, 5);
+    for (let i = 0; i < 20; i++) for (const [k, p] of ps.entries()) p.send(`m${i}`), void k;
+    for (const p of ps) {
+      const got = await p.collect(100, 3000);
+      expect(got.length).toBe(100);
+      for (let k = 0; k < 5; k++) {
+        const mine = got.filter((l) => l.startsWith(`p${k} ~ `));
+        expect(mine).toEqual(Array.from({ length: 20 }, (_, i) => `p${k} ~ m${i}`));
+      }
+    }
+  });
+
+  test("invalid UTF-8 is refused with a notice and never relayed", async () => {
+    const r = await relay();
+    const [a, b] = await clients(r, 2);
+    a!.send(new Uint8Array([0x68, 0xff, 0xfe, 0x69]));
+    expect(await a!.next()).toBe("[SERVER] Message refused: not valid UTF-8.");
+    expect(await b!.quiet(100)).toEqual([]);
+    expect(r.stats.drops.invalid_utf8).toBe(1);
+  });
+
+  test("a line longer than --max-datagram once prefixed is refused, never cut", async () => {
+    const r = await relay({ maxDatagramBytes: 100 });
+    const [a, b] = await clients(r, 2);
+    a!.send("x".repeat(96)); // "p0 ~ " is 5 bytes: 101 > 100
+    expect(await a!.next()).toBe("[SERVER] Message too long (max 95 bytes).");
+    a!.send("y".repeat(95));
+    expect(await b!.next()).toBe(`p0 ~ ${"y".repeat(95)}`);
+    expect(r.stats.drops.too_long).toBe(1);
+  });
+
+  test("empty datagrams are ignored", async () => {
+    const r = await relay();
+    const [a, b] = await clients(r, 2);
+    a!.send(new Uint8Array(0));
+    a!.send("after");
+    expect(await b!.next()).toBe("p0 ~ after");
+  });
+});
+
+describe("vanished clients", () => {
+  test("live clients lose nothing when others have closed their sockets", async () => {
+    const r = await relay();
+    const ps = await clients(r, 12);
+    // Close clients at the start, in the middle and at the end of the packet array.
+    const dead = new Set([0, 4, 5, 11]);
+    for (const i of dead) ps[i]!.close();
+    const live = ps.filter((_, i) => !dead.has(i));
+    const rounds = 30;
+    for (let i = 0; i < rounds; i++) live[i % live.length]!.send(`line ${i}`);
+    for (const p of live) {
+      const got = await p.collect(rounds, 3000);
+      expect(got).toEqual(Array.from({ length: rounds }, (_, i) => `p${[...Array(12).keys()].filter((k) => !dead.has(k))[i % live.length]} ~ line ${i}`));
+    }
+    expect(r.stats.sendErrors).toBeGreaterThan(0);
+    expect(r.stats.dropsTotal).toBe(0);
+    expect(r.registry.size).toBe(12);
+  });
+});
+
+describe("IPv6", () => {
+  test("the relay works on ::1", async () => {
+    const r = await relay({ host: "::1" });
+    expect(r.endpoint).toBe(`[::1]:${r.port}`);
+    const ps = await clients(r, 2, "v", "::1");
+    ps[0]!.send("over v6");
+    for (const p of ps) expect(await p.next()).toBe("v0 ~ over v6");
+  });
+});
