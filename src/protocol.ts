@@ -40,16 +40,6 @@ export function encodeJoin(name: string): Uint8Array {
 }
 
 /**
- * Writes `prefix + payload` into `out` and returns the frame as a view of `out`.
- * The caller guarantees it fits (`prefix.length + payload.length <= out.length`).
- */
-export function frameLine(out: Uint8Array, prefix: Uint8Array, payload: Uint8Array): Uint8Array {
-  out.set(prefix, 0);
-  out.set(payload, prefix.length);
-  return out.subarray(0, prefix.length + payload.length);
-}
-
-/**
  * A name as the client meant it: surrounding white space (the newline `nc` adds) trimmed.
  * Returns "" when nothing is left; the caller refuses such a name.
  */

@@ -45,7 +45,8 @@ export class Registry {
   add(name: string, address: string, port: number, nowMs: number): Client {
     const client: Client = { name, address, port, prefix: encodePrefix(name), slot: this.clients.length, lastSeenMs: nowMs };
     this.clients.push(client);
-    this.packets.push(EMPTY, port, address);
+    // Every payload slot holds the same frame; a newcomer copies slot 0 so that stays true.
+    this.packets.push(this.packets.length > 0 ? this.packets[0]! : EMPTY, port, address);
     let ports = this.byAddress.get(address);
     if (ports === undefined) {
       ports = new Map();

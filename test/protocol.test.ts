@@ -1,0 +1,27 @@
+// The wire protocol's pure pieces: notices, prefixes and frames, byte for byte.
+
+import { describe, expect, test } from "bun:test";
+import { cleanName, encodeJoin, encodePrefix, notice } from "../src/protocol.ts";
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe("protocol", () => {
+  test("notices are the exact strings clients parse", () => {
+    expect(notice.joined("alice")).toBe("[SERVER] alice has joined the chat.");
+    expect(notice.shuttingDown).toBe("[SERVER] Server is shutting down.");
+    expect(notice.running("127.0.0.1:65432")).toBe("[SERVER] Running on 127.0.0.1:65432");
+    expect(notice.tooLong(2040)).toBe("[SERVER] Message too long (max 2040 bytes).");
+    expect(text(encodeJoin("Zoë"))).toBe("[SERVER] Zoë has joined the chat.");
+    expect(text(encodePrefix("Zoë"))).toBe("Zoë ~ ");
+  });
+
+  test.each([
+    ["alice", "alice"],
+    ["alice\n", "alice"],
+    ["  bob \r\n", "bob"],
+    ["\t\n", ""],
+    ["", ""],
+  ])("cleanName(%p) = %p", (raw, want) => {
+    expect(cleanName(raw)).toBe(want);
+  });
+});

@@ -1,0 +1,70 @@
+// Registry: lookups by (address, port) and a packet array kept consistent through joins and swap-removes.
+
+import { describe, expect, test } from "bun:test";
+import { type Client, Registry } from "../src/registry.ts";
+
+/** The packet array must hold exactly one [payload, port, address] triple per client, at the client's slot. */
+function consistent(r: Registry): void {
+  expect(r.packets.length).toBe(r.size * 3);
+  r.all().forEach((c, i) => {
+    expect(c.slot).toBe(i);
+    expect(r.packets[i * 3 + 1]).toBe(c.port);
+    expect(r.packets[i * 3 + 2]).toBe(c.address);
+    expect(r.lookup(c.address, c.port)).toBe(c);
+  });
+}
+
+describe("Registry", () => {
+  test("lookup tells addresses and ports apart", () => {
+    const r = new Registry();
+    const a = r.add("a", "127.0.0.1", 1000, 0);
+    const b = r.add("b", "127.0.0.1", 1001, 0);
+    const c = r.add("c", "::1", 1000, 0);
+    expect(r.lookup("127.0.0.1", 1000)).toBe(a);
+    expect(r.lookup("127.0.0.1", 1001)).toBe(b);
+    expect(r.lookup("::1", 1000)).toBe(c);
+    expect(r.lookup("127.0.0.2", 1000)).toBeUndefined();
+    expect(r.lookup("::1", 1001)).toBeUndefined();
+    consistent(r);
+  });
+
+  test("the prefix is the name and separator in UTF-8", () => {
+    const r = new Registry();
+    expect(new TextDecoder().decode(r.add("Zoë", "127.0.0.1", 1, 0).prefix)).toBe("Zoë ~ ");
+  });
+
+  test("a new client's payload slot matches the others, so fan-out can skip rewriting them", () => {
+    const r = new Registry();
+    r.add("a", "127.0.0.1", 1, 0);
+    const frame = new Uint8Array(3);
+    r.packets[0] = frame;
+    r.add("b", "127.0.0.1", 2, 0);
+    expect(r.packets[3]).toBe(frame);
+  });
+
+  test("removing first, middle and last keeps every slot consistent", () => {
+    const r = new Registry();
+    const cs: Client[] = [];
+    for (let i = 0; i < 10; i++) cs.push(r.add(`c${i}`, "127.0.0.1", 2000 + i, 0));
+    for (const i of [0, 5, 9, 3]) {
+      expect(r.remove(cs[i]!)).toBe(true);
+      expect(r.lookup("127.0.0.1", 2000 + i)).toBeUndefined();
+      consistent(r);
+    }
+    expect(r.size).toBe(6);
+    expect(r.remove(cs[0]!)).toBe(false);
+    for (const c of [...r.all()]) r.remove(c);
+    expect(r.size).toBe(0);
+    expect(r.packets.length).toBe(0);
+  });
+
+  test("moveToEnd swaps a client into the last slot", () => {
+    const r = new Registry();
+    const cs = [0, 1, 2, 3].map((i) => r.add(`c${i}`, "::1", 3000 + i, 0));
+    r.moveToEnd(cs[1]!);
+    expect(r.all().at(-1)).toBe(cs[1]!);
+    consistent(r);
+    r.moveToEnd(cs[1]!);
+    consistent(r);
+  });
+});

@@ -1,0 +1,102 @@
+// The server as a real process: startup line, signals, exit codes, flag and bind errors.
+
+import { describe, expect, test } from "bun:test";
+import { peer } from "./support/peer.ts";
+import { runScript, spawnServer } from "./support/server-process.ts";
+
+describe("signals", () => {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    test(`${signal}: clients hear the shutdown notice, the summary is printed, exit 0`, async () => {
+      const server = await spawnServer();
+      const alice = await peer(server.port);
+      try {
+        alice.send("alice");
+        expect(await alice.next()).toBe("[SERVER] alice has joined the chat.");
+        alice.send("bye all");
+        expect(await alice.next()).toBe("alice ~ bye all");
+        const { code, stdout, stderr } = await server.stop(signal);
+        expect(await alice.next()).toBe("[SERVER] Server is shutting down.");
+        expect(code).toBe(0);
+        expect(stdout).toContain("[SERVER] alice has joined the chat.");
+        expect(stdout).toContain("alice ~ bye all");
+        expect(stderr).toMatch(/^\[SERVER\] Summary: clients=1 datagrams_in=2 lines=1 deliveries=3 drops=0 /m);
+      } finally {
+        alice.close();
+        server.proc.kill("SIGKILL");
+      }
+    });
+  }
+
+  test("--quiet prints no per-message lines", async () => {
+    const server = await spawnServer(["--quiet"]);
+    const alice = await peer(server.port);
+    try {
+      alice.send("alice");
+      await alice.next();
+      alice.send("secret");
+      await alice.next();
+      const { code, stdout } = await server.stop();
+      expect(code).toBe(0);
+      expect(stdout).not.toContain("secret");
+    } finally {
+      alice.close();
+      server.proc.kill("SIGKILL");
+    }
+  });
+});
+
+describe("startup", () => {
+  test("--port 0 prints the port the OS chose", async () => {
+    const server = await spawnServer();
+    try {
+      expect(server.port).toBeGreaterThan(0);
+      expect(server.lines[0]).toBe(`[SERVER] Running on 127.0.0.1:${server.port}`);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("RELAY_* environment variables configure the server", async () => {
+    const res = await runScript("server.ts", ["--help"], 10_000, { RELAY_PORT: "not-a-port" });
+    expect(res.code).toBe(0); // --help wins before values are checked
+    const bad = await runScript("server.ts", [], 10_000, { RELAY_PORT: "not-a-port" });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--port: "not-a-port"');
+  });
+
+  test("a port in use: one line naming host:port, exit 1", async () => {
+    const taken = await Bun.udpSocket({ hostname: "127.0.0.1" });
+    try {
+      const res = await runScript("server.ts", ["--port", String(taken.port)]);
+      expect(res.code).toBe(1);
+      expect(res.stderr.trim()).toBe(`error: cannot listen on 127.0.0.1:${taken.port}: address already in use`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  test("an address this host does not have: exit 1, no stack trace", async () => {
+    const res = await runScript("server.ts", ["--host", "192.0.2.1", "--port", "0"]);
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toBe("error: cannot listen on 192.0.2.1:0: address not available on this host");
+  });
+
+  test.each([
+    [["--bogus"], "Unknown option '--bogus'"],
+    [["--port", "70000"], '--port: "70000" is not a whole number from 0 to 65535'],
+    [["--port", "12ab"], '--port: "12ab"'],
+    [["--max-datagram", "10"], "--max-datagram"],
+    [["--host", "example.com"], '--host: "example.com" is not an IP address'],
+  ])("bad flags %p: one-line error plus usage, exit 2", async (args, message) => {
+    const res = await runScript("server.ts", args);
+    expect(res.code).toBe(2);
+    expect(res.stderr.split("\n")[0]).toContain(message);
+    expect(res.stderr).toContain("Usage: bun run src/server.ts");
+  });
+
+  test("--help prints usage to stdout, exit 0", async () => {
+    const res = await runScript("server.ts", ["--help"]);
+    expect(res.code).toBe(0);
+    for (const flag of ["--host", "--port", "--max-datagram", "--no-echo", "--quiet"]) expect(res.stdout).toContain(flag);
+  });
+});
