@@ -16,6 +16,10 @@ export interface RelayConfig {
   readonly quiet: boolean;
   /** Datagrams held for a full socket buffer before further ones are dropped and counted. */
   readonly sendQueuePackets: number;
+  /** Kernel receive buffer to ask for (0 = OS default): absorbs bursts, such as join storms. */
+  readonly recvBufferBytes: number;
+  /** Kernel send buffer to ask for (0 = OS default): room for a fan-out before EAGAIN. */
+  readonly sendBufferBytes: number;
 }
 
 export const defaults: RelayConfig = Object.freeze({
@@ -25,6 +29,8 @@ export const defaults: RelayConfig = Object.freeze({
   echo: true,
   quiet: false,
   sendQueuePackets: 1 << 18,
+  recvBufferBytes: 4 << 20,
+  sendBufferBytes: 4 << 20,
 });
 
 /** A bad flag or value. The message names the flag, the value and what is allowed. */
@@ -44,6 +50,8 @@ Options (each also from the environment variable shown):
   --no-echo            do not send a line back to its sender (RELAY_NO_ECHO=1)
   --quiet              no per-message console lines (RELAY_QUIET=1)
   --send-queue N       datagrams held while the socket buffer is full (RELAY_SEND_QUEUE; default ${defaults.sendQueuePackets})
+  --recv-buffer BYTES  kernel receive buffer to ask for, 0 = OS default (RELAY_RECV_BUFFER; default ${defaults.recvBufferBytes})
+  --send-buffer BYTES  kernel send buffer to ask for, 0 = OS default (RELAY_SEND_BUFFER; default ${defaults.sendBufferBytes})
   -h, --help           this text
 `;
 
@@ -54,6 +62,8 @@ const options = {
   "no-echo": { type: "boolean" },
   quiet: { type: "boolean" },
   "send-queue": { type: "string" },
+  "recv-buffer": { type: "string" },
+  "send-buffer": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -79,6 +89,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     echo: !(values["no-echo"] ?? parseSwitch("RELAY_NO_ECHO", env.RELAY_NO_ECHO)),
     quiet: values.quiet ?? parseSwitch("RELAY_QUIET", env.RELAY_QUIET),
     sendQueuePackets: parseInteger("--send-queue", values["send-queue"] ?? env.RELAY_SEND_QUEUE, defaults.sendQueuePackets, 0, 1 << 24),
+    recvBufferBytes: parseInteger("--recv-buffer", values["recv-buffer"] ?? env.RELAY_RECV_BUFFER, defaults.recvBufferBytes, 0, 1 << 30),
+    sendBufferBytes: parseInteger("--send-buffer", values["send-buffer"] ?? env.RELAY_SEND_BUFFER, defaults.sendBufferBytes, 0, 1 << 30),
   };
   return { help: false, config: Object.freeze(config) };
 }

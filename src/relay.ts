@@ -6,6 +6,7 @@ import { FanOut } from "./fanout.ts";
 import type { LinePrinter } from "./printer.ts";
 import { cleanName, encode, encodeJoin, notice } from "./protocol.ts";
 import { type Client, Registry } from "./registry.ts";
+import { type BufferSizes, setBufferSizes } from "./sockopt.ts";
 import { RelayStats } from "./stats.ts";
 
 /** A running relay. */
@@ -19,6 +20,8 @@ export interface Relay {
   readonly backlog: number;
   /** `host:port`, with IPv6 hosts in brackets. */
   readonly endpoint: string;
+  /** Kernel buffer sizes granted, or undefined where they cannot be set (OS defaults apply). */
+  readonly buffers: BufferSizes | undefined;
   /**
    * Tells every client the server is shutting down, waits up to `graceMs` for queued datagrams to
    * leave (what is still queued then is counted as dropped), and closes the socket.
@@ -77,6 +80,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter): Pr
     const reason = bindReasons[code] ?? ((err as Error).message || "bind failed");
     throw new BindError(`cannot listen on ${formatEndpoint(config.host, config.port)}: ${reason}`);
   }
+  const buffers = setBufferSizes(socket, config.recvBufferBytes, config.sendBufferBytes);
   const fanOut = new FanOut(socket, registry, stats, maxDatagram, config.sendQueuePackets);
   fan = fanOut;
 
@@ -161,6 +165,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter): Pr
       return fanOut.backlogSize;
     },
     endpoint: formatEndpoint(config.host, socket.port),
+    buffers,
     async shutdown(graceMs = 2000) {
       if (closed) return;
       const bye = encode(notice.shuttingDown);

@@ -29,6 +29,19 @@ try {
 }
 printer.text(notice.running(relay.endpoint));
 printer.flush();
+warnSmallBuffers(parsed.config.recvBufferBytes, parsed.config.sendBufferBytes);
+
+/** Linux grants twice the request, capped by net.core.rmem_max/wmem_max: say so when the cap bit. */
+function warnSmallBuffers(recvAsked: number, sendAsked: number): void {
+  const got = relay.buffers;
+  if (got === undefined) return;
+  if (recvAsked > 0 && got.recvBytes < recvAsked) {
+    process.stderr.write(`note: receive buffer is ${got.recvBytes} bytes (asked ${recvAsked}); raise net.core.rmem_max to allow more\n`);
+  }
+  if (sendAsked > 0 && got.sendBytes < sendAsked) {
+    process.stderr.write(`note: send buffer is ${got.sendBytes} bytes (asked ${sendAsked}); raise net.core.wmem_max to allow more\n`);
+  }
+}
 
 let stopping = false;
 async function stop(): Promise<void> {

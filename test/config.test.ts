@@ -22,6 +22,8 @@ describe("parseConfig", () => {
     [["--no-echo", "--quiet"], {}, { echo: false, quiet: true }],
     [[], { RELAY_PORT: "4000", RELAY_HOST: "::", RELAY_NO_ECHO: "1", RELAY_QUIET: "yes" }, { port: 4000, host: "::", echo: false, quiet: true }],
     [[], { RELAY_MAX_DATAGRAM: "1200", RELAY_SEND_QUEUE: "10" }, { maxDatagramBytes: 1200, sendQueuePackets: 10 }],
+    [["--recv-buffer", "0", "--send-buffer", "65536"], {}, { recvBufferBytes: 0, sendBufferBytes: 65536 }],
+    [[], { RELAY_RECV_BUFFER: "1048576" }, { recvBufferBytes: 1 << 20 }],
     [["--port", "5000"], { RELAY_PORT: "4000" }, { port: 5000 }],
     [[], { RELAY_NO_ECHO: "0", RELAY_QUIET: "" }, { echo: true, quiet: false }],
   ])("%p with env %p", (argv, env, want) => {

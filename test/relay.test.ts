@@ -157,3 +157,12 @@ describe("IPv6", () => {
     for (const p of ps) expect(await p.next()).toBe("v0 ~ over v6");
   });
 });
+
+describe("socket buffers", () => {
+  test("the kernel buffers asked for are set (Linux grants double, up to its cap)", async () => {
+    const r = await relay({ recvBufferBytes: 1 << 20, sendBufferBytes: 256 << 10 });
+    if (process.platform !== "linux") return expect(r.buffers).toBeUndefined();
+    expect(r.buffers!.recvBytes).toBeGreaterThanOrEqual(1 << 20);
+    expect(r.buffers!.sendBytes).toBeGreaterThanOrEqual(256 << 10);
+  });
+});
