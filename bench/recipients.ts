@@ -92,7 +92,11 @@ export class Recipients {
 
   private request(cmd: DrainerCommand): Promise<DrainerReply> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`drainer did not answer ${cmd.op} within ${REQUEST_DEADLINE_MS} ms`)), REQUEST_DEADLINE_MS);
+      // A missed answer would pair every later answer with the wrong request: give up on the drainer altogether.
+      const timer = setTimeout(() => {
+        this.fail(new Error(`drainer did not answer ${cmd.op} within ${REQUEST_DEADLINE_MS} ms`));
+        this.proc.kill();
+      }, REQUEST_DEADLINE_MS);
       this.waiting.push({
         resolve: (r) => {
           clearTimeout(timer);
