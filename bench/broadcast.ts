@@ -1,0 +1,201 @@
+// Group 2: one broadcast to N real loopback recipients — the relay's sendMany over its packet array vs chunked sendMany, a send() loop, node:dgram.
+
+import dgram from "node:dgram";
+import { bench, do_not_optimize, group, summary } from "mitata";
+import { FanOut } from "../src/fanout.ts";
+import { encodePrefix } from "../src/protocol.ts";
+import { type PacketSlot, Registry } from "../src/registry.ts";
+import { RelayStats } from "../src/stats.ts";
+import { Recipients } from "./recipients.ts";
+import { type BenchGroup, type BenchState, sweep } from "./suite.ts";
+
+const LOOPBACK = "127.0.0.1";
+const payload = new TextEncoder().encode("hello, world! how are you?");
+/** How long to wait for the drainer to catch up before counting the rest as lost. */
+const SETTLE_MS = 500;
+/** "busy" recipients are drained every this many broadcasts: at most this many datagrams wait in any socket. */
+const BUSY_SETTLE_EVERY = 16;
+
+/**
+ * Whether recipients are asleep when a broadcast starts. On loopback the sender pays for delivery, and
+ * waking a sleeping receiver process costs more than the send itself (an IPI on this VM), so both regimes are shown:
+ * - idle: drained before every sample, as when chat lines are sparse;
+ * - busy: drained every BUSY_SETTLE_EVERY samples, as under load, when receivers are already awake.
+ */
+type Regime = "idle" | "busy";
+
+/** Everything the three senders share: the recipients and a tally of what was sent to them. */
+interface Rig {
+  readonly recipients: Recipients;
+  readonly socket: Bun.udp.Socket<"buffer">;
+  readonly node: dgram.Socket;
+  /** Datagrams sent to the recipients so far, by every benchmark. */
+  sent: number;
+  /** Broadcasts so far, for the busy regime's settling rhythm. */
+  broadcasts: number;
+  /** Datagrams the recipients never got (their buffer was full, or the drainer fell behind by SETTLE_MS). */
+  lost: number;
+}
+
+let rig: Promise<Rig> | undefined;
+const notes: string[] = [];
+
+async function openRig(count: number): Promise<Rig> {
+  const recipients = await Recipients.spawn(count);
+  const socket = await Bun.udpSocket({ hostname: LOOPBACK });
+  const node = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => node.bind(0, LOOPBACK, resolve));
+  return { recipients, socket, node, sent: 0, broadcasts: 0, lost: 0 };
+}
+
+// Between samples, untimed: wait until the recipients have drained everything sent so far.
+async function settle(r: Rig, regime: Regime): Promise<void> {
+  if (regime === "busy" && ++r.broadcasts % BUSY_SETTLE_EVERY !== 0) return;
+  const got = await r.recipients.reach(r.sent, SETTLE_MS);
+  if (got < r.sent) {
+    r.lost += r.sent - got;
+    r.sent = got;
+  }
+}
+
+// A registry of the first `n` recipients, as the relay would hold them after `n` joins.
+function registryOf(r: Rig, n: number): Registry {
+  const registry = new Registry();
+  for (let i = 0; i < n; i++) registry.add(`r${i}`, LOOPBACK, r.recipients.ports[i]!, 0);
+  return registry;
+}
+
+export const broadcastGroup: BenchGroup = {
+  name: "broadcast",
+  title: "One broadcast to N real loopback recipients (drained by a child process)",
+  per: { arg: "n", label: "per recipient" },
+  register(quick) {
+    const ns = sweep(quick, [1, 10, 100, 1000, 10_000], [100]);
+    const regimes = sweep<Regime>(quick, ["idle", "busy"], ["busy"]);
+    const chunks = sweep(quick, [64, 512], [64]);
+    const maxN = Math.max(...ns);
+    const prefix = encodePrefix("alice");
+
+    group("broadcast: one line to N recipients (time per broadcast; each sample is one broadcast)", () => {
+      summary(() => {
+        bench("FanOut.broadcast: one sendMany (N=$n, $recipients)", async function* (state: BenchState) {
+          const n = state.get("n") as number;
+          const regime = state.get("recipients") as Regime;
+          const r = await (rig ??= openRig(maxN));
+          const stats = new RelayStats();
+          const fan = new FanOut(r.socket, registryOf(r, n), stats, 2048, 1 << 18);
+          const frame = fan.frame(prefix, payload);
+          yield {
+            async manual() {
+              await settle(r, regime);
+              const t0 = Bun.nanoseconds();
+              fan.broadcast(frame);
+              const t1 = Bun.nanoseconds();
+              r.sent += n;
+              return t1 - t0;
+            },
+          };
+          if (stats.backpressureEvents + stats.sendErrors > 0 || fan.backlogSize > 0) {
+            notes.push(`sendMany N=${n}: ${stats.backpressureEvents} full-buffer events, ${stats.sendErrors} send errors, ${fan.backlogSize} left queued`);
+          }
+        })
+          .args({ n: ns, recipients: regimes })
+          .baseline();
+
+        bench("sendMany in chunks of $chunk (N=$n, $recipients)", async function* (state: BenchState) {
+          const n = state.get("n") as number;
+          const regime = state.get("recipients") as Regime;
+          const chunk = state.get("chunk") as number;
+          const r = await (rig ??= openRig(maxN));
+          // The relay's packet array, pre-split: what FanOut would send if it capped each sendMany at `chunk`.
+          const packets = registryOf(r, n).packets;
+          const frame = Buffer.concat([prefix, payload]);
+          for (let i = 0; i < packets.length; i += 3) packets[i] = frame;
+          const batches: PacketSlot[][] = [];
+          for (let i = 0; i < packets.length; i += chunk * 3) batches.push(packets.slice(i, i + chunk * 3));
+          const socket = r.socket;
+          yield {
+            async manual() {
+              await settle(r, regime);
+              let sent = 0;
+              const t0 = Bun.nanoseconds();
+              for (let i = 0; i < batches.length; i++) sent += socket.sendMany(batches[i]!);
+              const t1 = Bun.nanoseconds();
+              if (sent !== n) throw new Error(`sendMany sent ${sent} of ${n}`);
+              r.sent += n;
+              return t1 - t0;
+            },
+          };
+        }).args({ n: ns, recipients: regimes, chunk: chunks });
+
+        bench("Bun socket.send() loop (N=$n, $recipients)", async function* (state: BenchState) {
+          const n = state.get("n") as number;
+          const regime = state.get("recipients") as Regime;
+          const r = await (rig ??= openRig(maxN));
+          const clients = registryOf(r, n).all();
+          const frame = new Uint8Array(prefix.length + payload.length);
+          frame.set(prefix);
+          frame.set(payload, prefix.length);
+          const socket = r.socket;
+          yield {
+            async manual() {
+              await settle(r, regime);
+              let ok = 0;
+              const t0 = Bun.nanoseconds();
+              for (let i = 0; i < clients.length; i++) {
+                const c = clients[i]!;
+                if (socket.send(frame, c.port, c.address)) ok++;
+              }
+              const t1 = Bun.nanoseconds();
+              do_not_optimize(ok);
+              r.sent += n;
+              return t1 - t0;
+            },
+          };
+        }).args({ n: ns, recipients: regimes });
+
+        bench("node:dgram send() loop, until last callback (N=$n, $recipients)", async function* (state: BenchState) {
+          const n = state.get("n") as number;
+          const regime = state.get("recipients") as Regime;
+          const r = await (rig ??= openRig(maxN));
+          const clients = registryOf(r, n).all();
+          const frame = Buffer.concat([prefix, payload]);
+          const node = r.node;
+          yield {
+            async manual() {
+              await settle(r, regime);
+              let left = clients.length;
+              const t0 = Bun.nanoseconds();
+              // Callbacks, not the loop's end: dgram may finish a send after send() returns.
+              await new Promise<void>((resolve) => {
+                const sent = () => {
+                  if (--left === 0) resolve();
+                };
+                for (let i = 0; i < clients.length; i++) {
+                  const c = clients[i]!;
+                  node.send(frame, c.port, c.address, sent);
+                }
+              });
+              const t1 = Bun.nanoseconds();
+              r.sent += n;
+              return t1 - t0;
+            },
+          };
+        }).args({ n: ns, recipients: regimes });
+      });
+    });
+  },
+  notes() {
+    return notes.splice(0);
+  },
+  async close() {
+    if (rig === undefined) return;
+    const r = await rig;
+    rig = undefined;
+    await settle(r, "idle");
+    notes.push(`recipients received ${r.recipients.received} datagrams; ${r.lost} never arrived`);
+    r.recipients.close();
+    r.socket.close();
+    r.node.close();
+  },
+};
