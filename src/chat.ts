@@ -4,7 +4,7 @@ import { isUtf8 } from "node:buffer";
 import { type Command, CommandKind, parseCommand, splitRecipient } from "./commands.ts";
 import type { RelayConfig } from "./config.ts";
 import type { FanOut } from "./fanout.ts";
-import { cleanName, NameProblem, nameKey, nameProblem } from "./names.ts";
+import { cleanName, NameProblem, nameKey, nameProblem, refusalText } from "./names.ts";
 import type { LinePrinter } from "./printer.ts";
 import { COMMAND_BYTE, commandSyntax, encode, encodeJoin, nameRefusal, notice } from "./protocol.ts";
 import type { Client, Registry } from "./registry.ts";
@@ -73,7 +73,7 @@ export class Chat {
       stats.drops.empty++;
       return;
     }
-    const why = problem !== undefined ? this.describe(problem) : registry.findByName(name) !== undefined ? nameRefusal.taken(name) : undefined;
+    const why = problem !== undefined ? refusalText(problem, config.maxNameChars) : registry.findByName(name) !== undefined ? nameRefusal.taken(name) : undefined;
     if (why !== undefined) return this.refuseName(why, port, address);
     const join = encodeJoin(name);
     if (join.length > config.maxDatagramBytes) return this.refuseName(nameRefusal.tooLong(config.maxNameChars), port, address);
@@ -112,6 +112,7 @@ export class Chat {
   sweep(nowMs: number): void {
     const { registry, fanOut, stats, config } = this.deps;
     this.remembered.expire(nowMs);
+    if (config.idleTimeoutMs === 0) return;
     const cutoff = nowMs - config.idleTimeoutMs;
     const clients = registry.all();
     const gone: Client[] = [];
@@ -167,7 +168,7 @@ export class Chat {
   private rename(client: Client, name: string): void {
     const { registry, config } = this.deps;
     const problem = nameProblem(name, config.maxNameChars);
-    if (problem !== undefined) return this.tell(client, notice.nickRefused(this.describe(problem)));
+    if (problem !== undefined) return this.tell(client, notice.nickRefused(refusalText(problem, config.maxNameChars)));
     if (name === client.name) return this.tell(client, notice.alreadyNamed(name));
     const holder = registry.findByName(name);
     if (holder !== undefined && holder !== client) return this.tell(client, notice.nickRefused(nameRefusal.taken(name)));
@@ -262,24 +263,6 @@ export class Chat {
   private refuseName(why: string, port: number, address: string): void {
     this.deps.stats.drops.name_refused++;
     this.deps.fanOut.sendTo(encode(notice.nameRefused(why)), port, address);
-  }
-
-  private describe(problem: NameProblem): string {
-    switch (problem) {
-      case NameProblem.empty:
-      case NameProblem.tooLong:
-        return nameRefusal.tooLong(this.deps.config.maxNameChars);
-      case NameProblem.control:
-        return nameRefusal.control;
-      case NameProblem.separator:
-        return nameRefusal.separator;
-      case NameProblem.slash:
-        return nameRefusal.slash;
-      case NameProblem.server:
-        return nameRefusal.server;
-      case NameProblem.private:
-        return nameRefusal.private;
-    }
   }
 
   private tooLong(client: Client, maxTextBytes: number): void {

@@ -1,6 +1,6 @@
 // Name rules: what a chat name may be, and the key under which names are unique ignoring case.
 
-import { SEPARATOR } from "./protocol.ts";
+import { nameRefusal, SEPARATOR } from "./protocol.ts";
 
 /** Why a name is refused. Codes; protocol.ts words them for the client. */
 export const NameProblem = {
@@ -54,4 +54,23 @@ export function nameProblem(name: string, maxNameChars: number): NameProblem | u
   // "<name> (private) ~ text" is how a private message looks; a name ending so would forge one.
   if (key.endsWith("(private)")) return NameProblem.private;
   return undefined;
+}
+
+/** How the refusal notice words `problem`. */
+export function refusalText(problem: NameProblem, maxNameChars: number): string {
+  switch (problem) {
+    case NameProblem.empty:
+    case NameProblem.tooLong:
+      return nameRefusal.tooLong(maxNameChars);
+    case NameProblem.control:
+      return nameRefusal.control;
+    case NameProblem.separator:
+      return nameRefusal.separator;
+    case NameProblem.slash:
+      return nameRefusal.slash;
+    case NameProblem.server:
+      return nameRefusal.server;
+    case NameProblem.private:
+      return nameRefusal.private;
+  }
 }
