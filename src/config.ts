@@ -2,7 +2,7 @@
 
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
-import { MAX_UDP_PAYLOAD } from "./protocol.ts";
+import { longestNameNoticeBytes, MAX_UDP_PAYLOAD } from "./protocol.ts";
 
 /** Everything the relay can be told. Tunables only: wire strings and spec limits live in protocol.ts. */
 export interface RelayConfig {
@@ -20,6 +20,16 @@ export interface RelayConfig {
   readonly recvBufferBytes: number;
   /** Kernel send buffer to ask for (0 = OS default): room for a fan-out before EAGAIN. */
   readonly sendBufferBytes: number;
+  /** Longest name, in characters (code points). */
+  readonly maxNameChars: number;
+  /** A client silent this long is removed from the fan-out; 0 = never. */
+  readonly idleTimeoutMs: number;
+  /** Registered clients at most; a new address beyond it is told the server is full. */
+  readonly maxClients: number;
+  /** Timed-out clients whose name is remembered for their return, at most (oldest forgotten first). */
+  readonly rememberedNames: number;
+  /** How long a timed-out client's name is remembered. */
+  readonly rememberMs: number;
 }
 
 export const defaults: RelayConfig = Object.freeze({
@@ -31,7 +41,18 @@ export const defaults: RelayConfig = Object.freeze({
   sendQueuePackets: 1 << 18,
   recvBufferBytes: 4 << 20,
   sendBufferBytes: 4 << 20,
+  maxNameChars: 32,
+  // The original GUI client never speaks unless its user types, so a listener must survive a long silence;
+  // a vanished client meanwhile costs one resumed send per line. An hour keeps a meeting's quiet readers.
+  idleTimeoutMs: 3_600_000,
+  // The load generator runs 10 000 clients; room for several runs back to back before the idle sweep.
+  maxClients: 65_536,
+  rememberedNames: 65_536,
+  rememberMs: 24 * 3_600_000,
 });
+
+/** Longest --idle-timeout: a week, in seconds. */
+const MAX_IDLE_TIMEOUT_S = 604_800;
 
 /** A bad flag or value. The message names the flag, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -41,7 +62,7 @@ export class ConfigError extends Error {
 export const usage = `Usage: bun run src/server.ts [options]
 
 A UDP chat relay. A client's first datagram is its name; every later one is relayed
-to all registered clients as "<name> ~ <text>".
+to all registered clients as "<name> ~ <text>", or is a command (/help lists them).
 
 Options (each also from the environment variable shown):
   --host ADDR          address to bind (RELAY_HOST; default ${defaults.host}; 0.0.0.0 or :: for a LAN)
@@ -52,6 +73,11 @@ Options (each also from the environment variable shown):
   --send-queue N       datagrams held while the socket buffer is full (RELAY_SEND_QUEUE; default ${defaults.sendQueuePackets})
   --recv-buffer BYTES  kernel receive buffer to ask for, 0 = OS default (RELAY_RECV_BUFFER; default ${defaults.recvBufferBytes})
   --send-buffer BYTES  kernel send buffer to ask for, 0 = OS default (RELAY_SEND_BUFFER; default ${defaults.sendBufferBytes})
+  --max-name N         longest name in characters, 1-64 (RELAY_MAX_NAME; default ${defaults.maxNameChars})
+  --idle-timeout S     remove a client silent for S seconds (fractions allowed), 0 = never
+                       (RELAY_IDLE_TIMEOUT; default ${defaults.idleTimeoutMs / 1000}); it rejoins by speaking again
+  --max-clients N      registered clients at most; newcomers beyond are told the server is full
+                       (RELAY_MAX_CLIENTS; default ${defaults.maxClients})
   -h, --help           this text
 `;
 
@@ -64,6 +90,9 @@ const options = {
   "send-queue": { type: "string" },
   "recv-buffer": { type: "string" },
   "send-buffer": { type: "string" },
+  "max-name": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "max-clients": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -91,7 +120,19 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     sendQueuePackets: parseInteger("--send-queue", values["send-queue"] ?? env.RELAY_SEND_QUEUE, defaults.sendQueuePackets, 0, 1 << 24),
     recvBufferBytes: parseInteger("--recv-buffer", values["recv-buffer"] ?? env.RELAY_RECV_BUFFER, defaults.recvBufferBytes, 0, 1 << 30),
     sendBufferBytes: parseInteger("--send-buffer", values["send-buffer"] ?? env.RELAY_SEND_BUFFER, defaults.sendBufferBytes, 0, 1 << 30),
+    maxNameChars: parseInteger("--max-name", values["max-name"] ?? env.RELAY_MAX_NAME, defaults.maxNameChars, 1, 64),
+    idleTimeoutMs: parseSeconds("--idle-timeout", values["idle-timeout"] ?? env.RELAY_IDLE_TIMEOUT, defaults.idleTimeoutMs, MAX_IDLE_TIMEOUT_S),
+    maxClients: parseInteger("--max-clients", values["max-clients"] ?? env.RELAY_MAX_CLIENTS, defaults.maxClients, 1, 1_000_000),
+    rememberedNames: defaults.rememberedNames,
+    rememberMs: defaults.rememberMs,
   };
+  const needed = longestNameNoticeBytes(config.maxNameChars);
+  if (config.maxDatagramBytes < needed) {
+    throw new ConfigError(
+      `--max-datagram: ${config.maxDatagramBytes} is too small for names of ${config.maxNameChars} characters; ` +
+        `every server notice must fit, which needs at least ${needed} (or a smaller --max-name)`,
+    );
+  }
   return { help: false, config: Object.freeze(config) };
 }
 
@@ -110,6 +151,20 @@ export function parseInteger(flag: string, value: string | undefined, fallback: 
     throw new ConfigError(`${flag}: "${value}" is not a whole number from ${min} to ${max}`);
   }
   return n;
+}
+
+/**
+ * A duration in seconds (fractions allowed, e.g. 0.25) from a flag or environment value, returned in whole
+ * milliseconds; `fallbackMs` when absent. 0 is allowed and means "never".
+ */
+export function parseSeconds(flag: string, value: string | undefined, fallbackMs: number, maxSeconds: number): number {
+  if (value === undefined) return fallbackMs;
+  const s = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(value) ? Number(value) : Number.NaN;
+  const ms = Math.round(s * 1000);
+  if (!Number.isFinite(s) || s > maxSeconds || (s > 0 && ms === 0)) {
+    throw new ConfigError(`${flag}: "${value}" is not a number of seconds from 0.001 to ${maxSeconds} (or 0 for never)`);
+  }
+  return ms;
 }
 
 /** An on/off environment variable: 1/true/yes/on or 0/false/no/off (empty = off). */

@@ -11,15 +11,86 @@ export const SERVER_TAG = "[SERVER]";
 /** Largest UDP payload over IPv4 (65535 − 8 UDP − 20 IP); no datagram can be larger. */
 export const MAX_UDP_PAYLOAD = 65_507;
 
+/** First byte of a command datagram (`/`). The relay looks at this byte before anything else. */
+export const COMMAND_BYTE = 0x2f;
+
+/** Largest UTF-8 encoding of one character: names are limited in characters, datagrams in bytes. */
+export const MAX_BYTES_PER_CHAR = 4;
+
+/** Each command as `/help` lists it, in that order. */
+export const commandSyntax = {
+  nick: "/nick NEW",
+  who: "/who",
+  msg: "/msg NAME TEXT",
+  me: "/me ACTION",
+  ping: "/ping",
+  quit: "/quit",
+  help: "/help",
+} as const;
+
 /** Notice texts, exactly as existing clients parse them. */
 export const notice = {
   running: (where: string) => `${SERVER_TAG} Running on ${where}`,
   joined: (name: string) => `${SERVER_TAG} ${name} has joined the chat.`,
+  left: (name: string) => `${SERVER_TAG} ${name} has left the chat.`,
+  renamed: (oldName: string, newName: string) => `${SERVER_TAG} ${oldName} is now known as ${newName}.`,
+  timedOut: (name: string) => `${SERVER_TAG} ${name} timed out.`,
+  timedOutYou: (name: string, seconds: number) =>
+    `${SERVER_TAG} You timed out after ${seconds} s without a datagram. Send any line to rejoin as ${name}.`,
+  nameTakenWhileAway: (name: string) => `${SERVER_TAG} ${name} was taken while you were away. Send a new name.`,
   shuttingDown: `${SERVER_TAG} Server is shutting down.`,
+  full: `${SERVER_TAG} Server is full.`,
+  pong: `${SERVER_TAG} pong`,
+  privateLine: (sender: string, text: string) => `${sender} (private)${SEPARATOR}${text}`,
+  action: (name: string, action: string) => `* ${name} ${action}`,
+  who: (count: number, names: string) => `${SERVER_TAG} Online (${count}): ${names}`,
+  whoContinued: (count: number, names: string) => `${SERVER_TAG} Online (${count}, continued): ${names}`,
+  noSuchName: (name: string) => `${SERVER_TAG} No one called ${name} is here. /who lists who is.`,
+  unknownCommand: (word: string) => `${SERVER_TAG} Unknown command ${word}. Type /help for the list.`,
+  usage: (syntax: string) => `${SERVER_TAG} Usage: ${syntax}`,
+  alreadyNamed: (name: string) => `${SERVER_TAG} You are already called ${name}.`,
+  help: [
+    `${SERVER_TAG} Commands:`,
+    `${SERVER_TAG} ${commandSyntax.nick} - change your name`,
+    `${SERVER_TAG} ${commandSyntax.who} - who is online`,
+    `${SERVER_TAG} ${commandSyntax.msg} - a private message`,
+    `${SERVER_TAG} ${commandSyntax.me} - an action: * you ACTION`,
+    `${SERVER_TAG} ${commandSyntax.ping} - the server answers pong (keeps you online)`,
+    `${SERVER_TAG} ${commandSyntax.quit} - leave the chat`,
+    `${SERVER_TAG} ${commandSyntax.help} - this list; //text sends /text`,
+  ],
   tooLong: (maxTextBytes: number) => `${SERVER_TAG} Message too long (max ${maxTextBytes} bytes).`,
   invalidUtf8: `${SERVER_TAG} Message refused: not valid UTF-8.`,
-  nameTooLong: (maxNameBytes: number) => `${SERVER_TAG} Name too long (max ${maxNameBytes} bytes).`,
+  controlChars: `${SERVER_TAG} Message refused: control characters are not allowed (tab is).`,
+  nameRefused: (why: string) => `${SERVER_TAG} Name refused: ${why}. Send another name.`,
+  nickRefused: (why: string) => `${SERVER_TAG} Name refused: ${why}.`,
+  moreTimedOut: (count: number) => `${SERVER_TAG} ${count} more clients timed out.`,
 } as const;
+
+/** Why a name was refused, as the `nameRefused` notice words it. */
+export const nameRefusal = {
+  tooLong: (maxNameChars: number) => `longer than ${maxNameChars} characters`,
+  control: "no control or invisible formatting characters",
+  separator: `it may not contain "${SEPARATOR}"`,
+  slash: "it may not start with /",
+  server: "it could pass for the server",
+  private: 'it may not end with "(private)"',
+  taken: (name: string) => `${name} is taken`,
+  invalidUtf8: "not valid UTF-8",
+} as const;
+
+/**
+ * The longest notice that carries names, in bytes, for names of up to `maxNameChars` characters.
+ * Config refuses a `--max-datagram` smaller than this, so every notice fits in one datagram.
+ */
+export function longestNameNoticeBytes(maxNameChars: number): number {
+  const name = "\u{10000}".repeat(maxNameChars); // 4 bytes a character: the worst case
+  const longest = [notice.renamed(name, name), notice.timedOutYou(name, 604_800), notice.nameTakenWhileAway(name), notice.nameRefused(nameRefusal.taken(name))];
+  let bytes = 0;
+  for (const text of longest) bytes = Math.max(bytes, utf8.encode(text).length);
+  for (const text of notice.help) bytes = Math.max(bytes, utf8.encode(text).length);
+  return bytes;
+}
 
 /** Encodes text as a UTF-8 datagram. Cold path only (notices, joins): chat lines never pass through here. */
 export function encode(text: string): Uint8Array {
@@ -28,7 +99,7 @@ export function encode(text: string): Uint8Array {
 
 /**
  * The bytes every chat line from this client starts with: `<name> ~ `.
- * Encoded once at join time so relaying a line is two memcpy's, not string building.
+ * Encoded once at join (and rename) time so relaying a line is two memcpy's, not string building.
  */
 export function encodePrefix(name: string): Uint8Array {
   return utf8.encode(name + SEPARATOR);
@@ -39,10 +110,3 @@ export function encodeJoin(name: string): Uint8Array {
   return utf8.encode(notice.joined(name));
 }
 
-/**
- * A name as the client meant it: surrounding white space (the newline `nc` adds) trimmed.
- * Returns "" when nothing is left; the caller refuses such a name.
- */
-export function cleanName(raw: string): string {
-  return raw.trim();
-}

@@ -1,14 +1,16 @@
 // The client registry: who is registered, looked up by source address, and the packet array fan-out sends over.
 
+import { nameKey } from "./names.ts";
 import { encodePrefix } from "./protocol.ts";
 
-/** One registered client. Everything the hot path needs is computed once, at join time. */
+/** One registered client. Everything the hot path needs is computed once, at join (or rename) time. */
 export interface Client {
-  readonly name: string;
+  /** Changed only by `Registry.rename`, which keeps the name index and the prefix in step. */
+  name: string;
   readonly address: string;
   readonly port: number;
-  /** `<name> ~ ` as UTF-8: the first bytes of every line this client sends. */
-  readonly prefix: Uint8Array;
+  /** `<name> ~ ` as UTF-8: the first bytes of every line this client sends. Re-encoded on rename. */
+  prefix: Uint8Array;
   /** Index of this client's triple in `Registry.packets` (in triples, not elements). */
   slot: number;
   /** Last time (ms, monotonic) any datagram arrived from this client. */
@@ -29,6 +31,8 @@ export class Registry {
   private readonly clients: Client[] = [];
   // address → port → client: two map lookups per datagram and no string concatenation.
   private readonly byAddress = new Map<string, Map<number, Client>>();
+  // nameKey(name) → client: names are unique ignoring case.
+  private readonly byName = new Map<string, Client>();
 
   get size(): number {
     return this.clients.length;
@@ -41,7 +45,12 @@ export class Registry {
     return ports === undefined ? undefined : ports.get(port);
   }
 
-  /** Registers a client; the caller has checked that the address is new and the name acceptable. */
+  /** The client called `name`, ignoring case. Cold path: commands and joins. */
+  findByName(name: string): Client | undefined {
+    return this.byName.get(nameKey(name));
+  }
+
+  /** Registers a client; the caller has checked that the address is new and the name acceptable and free. */
   add(name: string, address: string, port: number, nowMs: number): Client {
     const client: Client = { name, address, port, prefix: encodePrefix(name), slot: this.clients.length, lastSeenMs: nowMs };
     this.clients.push(client);
@@ -53,7 +62,19 @@ export class Registry {
       this.byAddress.set(address, ports);
     }
     ports.set(port, client);
+    this.byName.set(nameKey(name), client);
     return client;
+  }
+
+  /**
+   * Renames a client; the caller has checked that `name` is acceptable and not someone else's. The packet
+   * array holds no names, so only the record and the name index change.
+   */
+  rename(client: Client, name: string): void {
+    this.byName.delete(nameKey(client.name));
+    client.name = name;
+    client.prefix = encodePrefix(name);
+    this.byName.set(nameKey(name), client);
   }
 
   /** Removes a client: the last triple moves into its slot. Returns false if it was not registered. */
@@ -62,6 +83,7 @@ export class Registry {
     if (ports === undefined || ports.get(client.port) !== client) return false;
     ports.delete(client.port);
     if (ports.size === 0) this.byAddress.delete(client.address);
+    this.byName.delete(nameKey(client.name));
     const last = this.clients.length - 1;
     const moved = this.clients[last]!;
     const at = client.slot;

@@ -1,13 +1,15 @@
 // The relay: binds the UDP socket and wires datagrams through the registry to fan-out. The only module here that owns a socket.
 
 import { isUtf8 } from "node:buffer";
+import { Chat } from "./chat.ts";
 import type { RelayConfig } from "./config.ts";
 import { FanOut } from "./fanout.ts";
 import type { LinePrinter } from "./printer.ts";
-import { cleanName, encode, encodeJoin, notice } from "./protocol.ts";
+import { COMMAND_BYTE, encode, notice } from "./protocol.ts";
 import { type Client, Registry } from "./registry.ts";
 import { type BufferSizes, setBufferSizes } from "./sockopt.ts";
 import { RelayStats } from "./stats.ts";
+import { checkText, lineEnd, TextCheck } from "./text.ts";
 
 /** A running relay. */
 export interface Relay {
@@ -16,6 +18,8 @@ export interface Relay {
   readonly port: number;
   readonly stats: RelayStats;
   readonly registry: Registry;
+  /** Commands, names and the idle sweep: the cold path. */
+  readonly chat: Chat;
   /** Datagrams waiting for the socket buffer to drain. */
   readonly backlog: number;
   /** `host:port`, with IPv6 hosts in brackets. */
@@ -52,13 +56,17 @@ export function formatEndpoint(host: string, port: number): string {
 export async function startRelay(config: RelayConfig, printer?: LinePrinter): Promise<Relay> {
   const stats = new RelayStats();
   const registry = new Registry();
-  const decoder = new TextDecoder();
   const maxDatagram = config.maxDatagramBytes;
   const echo = config.echo;
   const console_ = config.quiet ? undefined : printer;
+  const controlNotice = encode(notice.controlChars);
+  const utf8Notice = encode(notice.invalidUtf8);
   // A coarse clock for last-seen times: reading the real one per datagram costs more than it tells.
+  // It ticks at most every 250 ms, and finer for short idle timeouts so they stay accurate to ~1/8.
+  const idleMs = config.idleTimeoutMs;
+  const tickMs = idleMs === 0 ? 250 : Math.min(250, Math.max(5, idleMs / 8));
   let nowMs = performance.now();
-  const clock = setInterval(() => (nowMs = performance.now()), 250);
+  const clock = setInterval(() => (nowMs = performance.now()), tickMs);
   clock.unref();
 
   let fan: FanOut | undefined;
@@ -84,68 +92,62 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter): Pr
   const fanOut = new FanOut(socket, registry, stats, maxDatagram, config.sendQueuePackets);
   fan = fanOut;
 
+  const chat = new Chat({ config, registry, fanOut, stats, printer: console_, onLine, relayText });
+  // The sweep runs on its own timer, never per datagram: a few times per timeout, at most every 5 s.
+  const sweeper = idleMs === 0 ? undefined : setInterval(() => chat.sweep((nowMs = performance.now())), Math.min(5000, Math.max(5, idleMs / 4)));
+  sweeper?.unref();
+
   // hot path: every inbound datagram
   function onDatagram(payload: Uint8Array, port: number, address: string, truncated: boolean): void {
     stats.datagramsIn++;
     const client = registry.lookup(address, port);
     if (client === undefined) {
-      admit(payload, port, address, truncated);
+      chat.admit(payload, port, address, truncated, nowMs);
       return;
     }
     client.lastSeenMs = nowMs;
-    relayLine(client, payload, truncated);
+    onLine(client, payload, truncated);
+  }
+
+  // hot path: one byte tells a command from a chat line, before anything else is looked at
+  function onLine(client: Client, payload: Uint8Array, truncated: boolean): void {
+    if (payload[0] === COMMAND_BYTE) chat.command(client, payload, truncated);
+    else relayText(client, payload, truncated);
   }
 
   // hot path: a chat line from a registered client
-  function relayLine(client: Client, payload: Uint8Array, truncated: boolean): void {
-    if (payload.length === 0) {
+  function relayText(client: Client, payload: Uint8Array, truncated: boolean): void {
+    const end = lineEnd(payload);
+    if (end === 0) {
       stats.drops.empty++;
       return;
     }
-    if (truncated || client.prefix.length + payload.length > maxDatagram) {
+    if (truncated || client.prefix.length + end > maxDatagram) {
       stats.drops.too_long++;
       fanOut.sendTo(encode(notice.tooLong(maxDatagram - client.prefix.length)), client.port, client.address);
       return;
     }
-    if (!isUtf8(payload)) {
-      stats.drops.invalid_utf8++;
-      fanOut.sendTo(encode(notice.invalidUtf8), client.port, client.address);
+    const check = checkText(payload, end);
+    if (check !== TextCheck.ok) {
+      if (check === TextCheck.blank) stats.drops.empty++;
+      else {
+        stats.drops.control_chars++;
+        fanOut.sendTo(controlNotice, client.port, client.address);
+      }
       return;
     }
-    const frame = fanOut.frame(client.prefix, payload);
+    if (!isUtf8(payload)) {
+      stats.drops.invalid_utf8++;
+      fanOut.sendTo(utf8Notice, client.port, client.address);
+      return;
+    }
+    // The line end is not text. The view is one small allocation, made only for lines that carry one (nc's).
+    const text = end === payload.length ? payload : payload.subarray(0, end);
+    const frame = fanOut.frame(client.prefix, text);
     stats.linesRelayed++;
     if (echo) fanOut.broadcast(frame);
     else fanOut.broadcastExcept(frame, client);
     if (console_ !== undefined) console_.line(frame);
-  }
-
-  // Cold path: the first datagram from an address is its name.
-  function admit(payload: Uint8Array, port: number, address: string, truncated: boolean): void {
-    if (truncated || payload.length > maxDatagram) {
-      stats.drops.too_long++;
-      fanOut.sendTo(encode(notice.nameTooLong(maxDatagram)), port, address);
-      return;
-    }
-    if (!isUtf8(payload)) {
-      stats.drops.invalid_utf8++;
-      fanOut.sendTo(encode(notice.invalidUtf8), port, address);
-      return;
-    }
-    const name = cleanName(decoder.decode(payload));
-    if (name === "") {
-      stats.drops.empty++;
-      return;
-    }
-    const join = encodeJoin(name);
-    if (join.length > maxDatagram) {
-      stats.drops.too_long++;
-      fanOut.sendTo(encode(notice.nameTooLong(maxDatagram - (join.length - payload.length))), port, address);
-      return;
-    }
-    registry.add(name, address, port, nowMs);
-    stats.joins++;
-    fanOut.broadcast(join);
-    if (console_ !== undefined) console_.line(join);
   }
 
   let closed = false;
@@ -153,6 +155,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter): Pr
     if (closed) return;
     closed = true;
     clearInterval(clock);
+    if (sweeper !== undefined) clearInterval(sweeper);
     socket.close();
   }
 
@@ -161,6 +164,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter): Pr
     port: socket.port,
     stats,
     registry,
+    chat,
     get backlog() {
       return fanOut.backlogSize;
     },

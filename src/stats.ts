@@ -14,6 +14,12 @@ export const DropReason = {
   empty: "empty",
   /** Still queued when shutdown gave up waiting for the socket. */
   shutdown: "shutdown",
+  /** A control character other than tab in a line (ANSI escapes, BEL, ...). */
+  controlChars: "control_chars",
+  /** A name that breaks a rule or is taken. */
+  nameRefused: "name_refused",
+  /** A new address while --max-clients were registered. */
+  serverFull: "server_full",
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
@@ -25,6 +31,12 @@ export class RelayStats {
   joins = 0;
   /** Chat lines accepted for fan-out. */
   linesRelayed = 0;
+  /** Clients that left with /quit. */
+  leaves = 0;
+  /** Clients removed by the idle sweep. */
+  timeouts = 0;
+  /** Commands executed (any datagram starting with "/" from a registered client). */
+  commands = 0;
   /** Datagrams handed to the kernel (one per recipient). */
   deliveries = 0;
   /** Short sends caused by an error reported for an earlier packet (ICMP unreachable): resumed, nothing lost. */
@@ -38,6 +50,9 @@ export class RelayStats {
     invalid_utf8: 0,
     empty: 0,
     shutdown: 0,
+    control_chars: 0,
+    name_refused: 0,
+    server_full: 0,
   };
 
   /** All drops, of every reason. */

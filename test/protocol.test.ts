@@ -1,7 +1,7 @@
 // The wire protocol's pure pieces: notices, prefixes and frames, byte for byte.
 
 import { describe, expect, test } from "bun:test";
-import { cleanName, encodeJoin, encodePrefix, notice } from "../src/protocol.ts";
+import { encodeJoin, encodePrefix, notice } from "../src/protocol.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -13,15 +13,5 @@ describe("protocol", () => {
     expect(notice.tooLong(2040)).toBe("[SERVER] Message too long (max 2040 bytes).");
     expect(text(encodeJoin("Zoë"))).toBe("[SERVER] Zoë has joined the chat.");
     expect(text(encodePrefix("Zoë"))).toBe("Zoë ~ ");
-  });
-
-  test.each([
-    ["alice", "alice"],
-    ["alice\n", "alice"],
-    ["  bob \r\n", "bob"],
-    ["\t\n", ""],
-    ["", ""],
-  ])("cleanName(%p) = %p", (raw, want) => {
-    expect(cleanName(raw)).toBe(want);
   });
 });

@@ -1,0 +1,281 @@
+// The chat's cold path: admitting names, executing commands, leaving, and the idle sweep. The relay calls in here.
+
+import { isUtf8 } from "node:buffer";
+import { type Command, CommandKind, parseCommand, splitRecipient } from "./commands.ts";
+import type { RelayConfig } from "./config.ts";
+import type { FanOut } from "./fanout.ts";
+import { cleanName, NameProblem, nameKey, nameProblem, refusalText } from "./names.ts";
+import type { LinePrinter } from "./printer.ts";
+import { COMMAND_BYTE, commandSyntax, encode, encodeJoin, nameRefusal, notice } from "./protocol.ts";
+import type { Client, Registry } from "./registry.ts";
+import { RememberedNames } from "./remembered.ts";
+import type { RelayStats } from "./stats.ts";
+import { checkText, lineEnd, TextCheck } from "./text.ts";
+
+/** What the chat needs from the relay: its parts, and the two ways a registered client's datagram is handled. */
+export interface ChatDeps {
+  readonly config: RelayConfig;
+  readonly registry: Registry;
+  readonly fanOut: FanOut;
+  readonly stats: RelayStats;
+  readonly printer: LinePrinter | undefined;
+  /** A datagram from a registered client: a command or a line (the relay's first-byte dispatch). */
+  readonly onLine: (client: Client, payload: Uint8Array, truncated: boolean) => void;
+  /** A chat line from a registered client, never taken for a command (`//text`). */
+  readonly relayText: (client: Client, payload: Uint8Array, truncated: boolean) => void;
+}
+
+/** Per sweep, timeouts announced by name; beyond that one summary, so a mass timeout is not N² notices. */
+const MAX_TIMEOUT_NOTICES = 16;
+/** Between names in a /who list. */
+const WHO_SEPARATOR = ", ";
+/** An unknown command word is quoted back at most this long. */
+const MAX_QUOTED_CHARS = 32;
+
+/** Runs everything about the chat that is not relaying a plain line. */
+export class Chat {
+  private readonly remembered: RememberedNames;
+  private readonly decoder = new TextDecoder();
+  private readonly pong = encode(notice.pong);
+  private readonly full = encode(notice.full);
+  private readonly helpLines = notice.help.map(encode);
+
+  constructor(private readonly deps: ChatDeps) {
+    this.remembered = new RememberedNames(deps.config.rememberedNames, deps.config.rememberMs);
+  }
+
+  /** Timed-out clients whose names are remembered. */
+  get rememberedCount(): number {
+    return this.remembered.size;
+  }
+
+  /**
+   * A datagram from an unregistered address. A client that timed out is re-admitted under its old name and
+   * its datagram handled as usual; from anyone else, it is a name to try.
+   */
+  admit(payload: Uint8Array, port: number, address: string, truncated: boolean, nowMs: number): void {
+    const { registry, stats, config } = this.deps;
+    const returning = this.remembered.take(address, port, nowMs);
+    if (returning !== undefined) {
+      this.readmit(returning, payload, port, address, truncated, nowMs);
+      return;
+    }
+    if (registry.size >= config.maxClients) {
+      stats.drops.server_full++;
+      this.deps.fanOut.sendTo(this.full, port, address);
+      return;
+    }
+    if (truncated) return this.refuseName(nameRefusal.tooLong(config.maxNameChars), port, address);
+    if (!isUtf8(payload)) return this.refuseName(nameRefusal.invalidUtf8, port, address);
+    const name = cleanName(this.decoder.decode(payload));
+    const problem = nameProblem(name, config.maxNameChars);
+    if (problem === NameProblem.empty) {
+      stats.drops.empty++;
+      return;
+    }
+    const why = problem !== undefined ? refusalText(problem, config.maxNameChars) : registry.findByName(name) !== undefined ? nameRefusal.taken(name) : undefined;
+    if (why !== undefined) return this.refuseName(why, port, address);
+    const join = encodeJoin(name);
+    if (join.length > config.maxDatagramBytes) return this.refuseName(nameRefusal.tooLong(config.maxNameChars), port, address);
+    this.join(name, join, port, address, nowMs);
+  }
+
+  /** A datagram starting with "/" from a registered client. */
+  command(client: Client, payload: Uint8Array, truncated: boolean): void {
+    const { stats, fanOut, config } = this.deps;
+    const end = lineEnd(payload);
+    if (truncated || end > config.maxDatagramBytes) {
+      stats.drops.too_long++;
+      fanOut.sendTo(encode(notice.tooLong(config.maxDatagramBytes - client.prefix.length)), client.port, client.address);
+      return;
+    }
+    if (checkText(payload, end) === TextCheck.control) {
+      stats.drops.control_chars++;
+      fanOut.sendTo(encode(notice.controlChars), client.port, client.address);
+      return;
+    }
+    if (!isUtf8(payload)) {
+      stats.drops.invalid_utf8++;
+      fanOut.sendTo(encode(notice.invalidUtf8), client.port, client.address);
+      return;
+    }
+    const command = parseCommand(this.decoder.decode(payload.subarray(0, end)));
+    if (command.kind === CommandKind.literal) {
+      this.deps.relayText(client, payload.subarray(1), false);
+      return;
+    }
+    stats.commands++;
+    this.execute(client, command);
+  }
+
+  /** Removes every client silent for longer than the idle timeout; forgets expired remembered names. */
+  sweep(nowMs: number): void {
+    const { registry, fanOut, stats, config } = this.deps;
+    this.remembered.expire(nowMs);
+    if (config.idleTimeoutMs === 0) return;
+    const cutoff = nowMs - config.idleTimeoutMs;
+    const clients = registry.all();
+    const gone: Client[] = [];
+    // Downwards: swap-remove moves the last client into slot i, and that one has been looked at already.
+    for (let i = clients.length - 1; i >= 0; i--) {
+      const client = clients[i]!;
+      if (client.lastSeenMs > cutoff) continue;
+      registry.remove(client);
+      gone.push(client);
+    }
+    // Everyone is removed before anyone is told, so a mass timeout costs gone × survivors, not gone².
+    const seconds = config.idleTimeoutMs / 1000;
+    for (const [i, client] of gone.entries()) {
+      stats.timeouts++;
+      this.remembered.remember(client.address, client.port, client.name, nowMs);
+      fanOut.sendTo(encode(notice.timedOutYou(client.name, seconds)), client.port, client.address);
+      if (i < MAX_TIMEOUT_NOTICES) this.announce(encode(notice.timedOut(client.name)));
+    }
+    if (gone.length > MAX_TIMEOUT_NOTICES) this.announce(encode(notice.moreTimedOut(gone.length - MAX_TIMEOUT_NOTICES)));
+  }
+
+  private execute(client: Client, command: Command): void {
+    const { registry, fanOut, stats } = this.deps;
+    switch (command.kind) {
+      case CommandKind.quit:
+        registry.remove(client);
+        stats.leaves++;
+        this.announce(encode(notice.left(client.name)));
+        return;
+      case CommandKind.nick:
+        return this.rename(client, cleanName(command.name));
+      case CommandKind.who:
+        return this.who(client);
+      case CommandKind.msg:
+        return this.privateMessage(client, command.args);
+      case CommandKind.me:
+        return this.action(client, command.action);
+      case CommandKind.ping:
+        fanOut.sendTo(this.pong, client.port, client.address);
+        return;
+      case CommandKind.help:
+        for (const line of this.helpLines) fanOut.sendTo(line, client.port, client.address);
+        return;
+      case CommandKind.usage:
+        return this.tell(client, notice.usage(commandSyntax[command.command]));
+      case CommandKind.unknown:
+        return this.tell(client, notice.unknownCommand([...command.word].slice(0, MAX_QUOTED_CHARS).join("")));
+      case CommandKind.literal:
+        return; // handled before execute: it is a chat line, not a command
+    }
+  }
+
+  private rename(client: Client, name: string): void {
+    const { registry, config } = this.deps;
+    const problem = nameProblem(name, config.maxNameChars);
+    if (problem !== undefined) return this.tell(client, notice.nickRefused(refusalText(problem, config.maxNameChars)));
+    if (name === client.name) return this.tell(client, notice.alreadyNamed(name));
+    const holder = registry.findByName(name);
+    if (holder !== undefined && holder !== client) return this.tell(client, notice.nickRefused(nameRefusal.taken(name)));
+    const oldName = client.name;
+    registry.rename(client, name);
+    this.announce(encode(notice.renamed(oldName, name)));
+  }
+
+  private who(client: Client): void {
+    const { registry, config } = this.deps;
+    const sorted = registry.all().map((c) => ({ name: c.name, key: nameKey(c.name), bytes: Buffer.byteLength(c.name) }));
+    sorted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const count = sorted.length;
+    const separatorBytes = WHO_SEPARATOR.length;
+    // As many names as fit in each datagram; a continuation's header is longer than the first one's.
+    let names: string[] = [];
+    let continued = false;
+    let used = Buffer.byteLength(notice.who(count, ""));
+    for (const entry of sorted) {
+      if (names.length > 0 && used + separatorBytes + entry.bytes > config.maxDatagramBytes) {
+        this.sendWho(client, count, names, continued);
+        names = [];
+        continued = true;
+        used = Buffer.byteLength(notice.whoContinued(count, ""));
+      }
+      used += (names.length > 0 ? separatorBytes : 0) + entry.bytes;
+      names.push(entry.name);
+    }
+    this.sendWho(client, count, names, continued);
+  }
+
+  private sendWho(client: Client, count: number, names: readonly string[], continued: boolean): void {
+    const list = names.join(WHO_SEPARATOR);
+    this.tell(client, continued ? notice.whoContinued(count, list) : notice.who(count, list));
+  }
+
+  private privateMessage(client: Client, args: string): void {
+    const { registry, fanOut, config } = this.deps;
+    const recipient = splitRecipient(args, (name) => registry.findByName(name) !== undefined);
+    if (!recipient.found) return this.tell(client, notice.noSuchName([...recipient.name].slice(0, MAX_QUOTED_CHARS).join("")));
+    if (recipient.text === "") return this.tell(client, notice.usage(commandSyntax.msg));
+    const target = registry.findByName(recipient.name)!;
+    const frame = encode(notice.privateLine(client.name, recipient.text));
+    if (frame.length > config.maxDatagramBytes) {
+      const overhead = frame.length - encode(recipient.text).length;
+      return this.tooLong(client, config.maxDatagramBytes - overhead);
+    }
+    fanOut.sendTo(frame, target.port, target.address);
+    if (config.echo && target !== client) fanOut.sendTo(frame, client.port, client.address);
+  }
+
+  private action(client: Client, action: string): void {
+    const { fanOut, config, printer } = this.deps;
+    const frame = encode(notice.action(client.name, action));
+    if (frame.length > config.maxDatagramBytes) {
+      const overhead = frame.length - encode(action).length;
+      return this.tooLong(client, config.maxDatagramBytes - overhead);
+    }
+    if (config.echo) fanOut.broadcast(frame);
+    else fanOut.broadcastExcept(frame, client);
+    printer?.line(frame);
+  }
+
+  private readmit(name: string, payload: Uint8Array, port: number, address: string, truncated: boolean, nowMs: number): void {
+    const { registry, stats, fanOut, config } = this.deps;
+    // Leaving while away: just forget the name, nobody needs a join and a leave.
+    if (payload[0] === COMMAND_BYTE && isUtf8(payload) && parseCommand(this.decoder.decode(payload.subarray(0, lineEnd(payload)))).kind === CommandKind.quit) return;
+    if (registry.size >= config.maxClients) {
+      stats.drops.server_full++;
+      this.remembered.remember(address, port, name, nowMs);
+      fanOut.sendTo(this.full, port, address);
+      return;
+    }
+    if (registry.findByName(name) !== undefined) {
+      stats.drops.name_refused++;
+      fanOut.sendTo(encode(notice.nameTakenWhileAway(name)), port, address);
+      return;
+    }
+    const client = this.join(name, encodeJoin(name), port, address, nowMs);
+    this.deps.onLine(client, payload, truncated);
+  }
+
+  private join(name: string, join: Uint8Array, port: number, address: string, nowMs: number): Client {
+    const { registry, stats, fanOut, printer } = this.deps;
+    const client = registry.add(name, address, port, nowMs);
+    stats.joins++;
+    fanOut.broadcast(join);
+    printer?.line(join);
+    return client;
+  }
+
+  private refuseName(why: string, port: number, address: string): void {
+    this.deps.stats.drops.name_refused++;
+    this.deps.fanOut.sendTo(encode(notice.nameRefused(why)), port, address);
+  }
+
+  private tooLong(client: Client, maxTextBytes: number): void {
+    this.deps.stats.drops.too_long++;
+    this.tell(client, notice.tooLong(Math.max(0, maxTextBytes)));
+  }
+
+  private tell(client: Client, text: string): void {
+    this.deps.fanOut.sendTo(encode(text), client.port, client.address);
+  }
+
+  private announce(frame: Uint8Array): void {
+    this.deps.fanOut.broadcast(frame);
+    this.deps.printer?.line(frame);
+  }
+}

@@ -1,0 +1,173 @@
+// The terminal client's session with the relay: the join step, keepalive pings, showing lines, leaving cleanly.
+
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { cleanName } from "../names.ts";
+import { notice } from "../protocol.ts";
+import { formatEndpoint } from "../relay.ts";
+import { classify, joinStep, LineKind, renamedTo, sanitize } from "./lines.ts";
+import type { ClientOptions } from "./options.ts";
+import type { Screen } from "./screen.ts";
+
+/** How a session ended, as an exit code: 0 left or the relay shut down, 1 could not join. */
+export type ExitCode = 0 | 1;
+
+/** Keepalive pings in a row without any answer before the client says it has lost contact. */
+const MISSED_PINGS_BEFORE_WARNING = 3;
+/** Piped input ended: wait until replies stop for LINGER_QUIET_MS (at most LINGER_MAX_MS) before leaving. */
+const LINGER_QUIET_MS = 250;
+const LINGER_MAX_MS = 2_000;
+
+/** How one attempt to join ended. */
+type JoinOutcome =
+  | { readonly kind: "joined"; readonly notice: string }
+  /** Name refused: on a terminal, ask for another. */
+  | { readonly kind: "refused"; readonly notice: string }
+  /** Full, shutting down, or no relay answering: give up. */
+  | { readonly kind: "fatal"; readonly notice: string };
+
+const decoder = new TextDecoder();
+
+/** Joins, chats until the user leaves or the relay shuts down, and returns the exit code. */
+export async function runSession(options: ClientOptions, screen: Screen): Promise<ExitCode> {
+  const endpoint = formatEndpoint(options.host, options.port);
+  let address: string;
+  try {
+    address = isIP(options.host) !== 0 ? options.host : (await lookup(options.host)).address;
+  } catch {
+    screen.error(`error: cannot resolve ${options.host} (relay ${endpoint})`);
+    return 1;
+  }
+
+  // Every datagram goes to `onLine`, and every ICMP error to `onError`; each phase sets its own.
+  let onLine: (line: string) => void = () => {};
+  let onError: () => void = () => {};
+  let heardSinceLastPing = true;
+  const socket = await Bun.udpSocket({
+    // Connected: the kernel drops datagrams from anyone but the relay, and ICMP errors surface here.
+    connect: { hostname: address, port: options.port },
+    socket: {
+      data: (_s, data) => {
+        heardSinceLastPing = true;
+        onLine(sanitize(decoder.decode(data)));
+      },
+      error: () => onError(),
+    },
+  });
+  const send = (text: string) => void socket.send(text);
+
+  let joined = false;
+  let leaving = false;
+  let finish: (code: ExitCode) => void = () => {};
+  const finished = new Promise<ExitCode>((resolve) => (finish = resolve));
+  const leave = (code: ExitCode) => {
+    if (leaving) return;
+    leaving = true;
+    if (joined) send("/quit");
+    finish(code);
+  };
+  screen.onInterrupt(() => leave(0));
+  const orLeave = <T>(p: Promise<T>) => Promise.race([p, finished.then(() => undefined)]);
+
+  // The join step. It is a loop of (send, read replies) so that a relay asking for more than a name
+  // (an address-validation code) needs one more JoinStep kind and one more branch here, nothing else.
+  let name = options.name === undefined ? undefined : cleanName(options.name);
+  while (!joined && !leaving) {
+    if (name === undefined || name === "") {
+      const typed = await orLeave(screen.nextLine("Your name: "));
+      if (typed === undefined) leave(0);
+      else name = cleanName(typed);
+      continue;
+    }
+    const outcome = await orLeave(join(name));
+    if (outcome === undefined) break;
+    if (outcome.kind === "joined") {
+      joined = true;
+      screen.show(LineKind.server, outcome.notice);
+    } else if (outcome.kind === "refused" && screen.tty) {
+      screen.show(LineKind.server, outcome.notice);
+      name = undefined;
+    } else {
+      screen.error(outcome.notice);
+      leave(1);
+    }
+  }
+  if (!joined) return close(await finished);
+
+  function join(as: string): Promise<JoinOutcome> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve({ kind: "fatal", notice: `error: no answer from the relay at ${endpoint}` }), options.joinTimeoutMs);
+      onError = () => {
+        clearTimeout(timer);
+        resolve({ kind: "fatal", notice: `error: no relay at ${endpoint} (nothing is listening there)` });
+      };
+      onLine = (line) => {
+        const step = joinStep(line, as);
+        if (step.kind === "wait") return;
+        clearTimeout(timer);
+        resolve(step.kind === "joined" ? { kind: "joined", notice: line } : { kind: step.kind, notice: step.notice });
+      };
+      send(as);
+    });
+  }
+
+  // Chatting. Pongs to keepalive pings are hidden; a pong the user asked for is shown.
+  let me = name!;
+  let pongsToHide = 0;
+  let missedPings = 0;
+  onError = () => {};
+  onLine = (line) => {
+    missedPings = 0;
+    if (line === notice.pong && pongsToHide > 0) {
+      pongsToHide--;
+      return;
+    }
+    me = renamedTo(line, me) ?? me;
+    screen.show(classify(line, me), line);
+    if (line === notice.shuttingDown) leave(0);
+  };
+  const keepalive = setInterval(() => {
+    missedPings = heardSinceLastPing ? 0 : missedPings + 1;
+    heardSinceLastPing = false;
+    if (missedPings === MISSED_PINGS_BEFORE_WARNING) screen.note(`(no answer from ${endpoint} for a while; still trying)`);
+    // Lost pongs must not hide a later one the user asked for.
+    pongsToHide = Math.min(pongsToHide + 1, MISSED_PINGS_BEFORE_WARNING);
+    send("/ping");
+  }, options.keepaliveMs);
+
+  void (async () => {
+    for (;;) {
+      const line = await screen.nextLine();
+      if (leaving) return;
+      if (line === undefined) {
+        if (!screen.tty) await linger();
+        return leave(0);
+      }
+      if (line.trim() === "") continue;
+      if (line.trim().toLowerCase() === "/quit") return leave(0);
+      send(line);
+    }
+  })();
+
+  // End of piped input: let the replies to what was just sent arrive before leaving.
+  async function linger(): Promise<void> {
+    const deadline = performance.now() + LINGER_MAX_MS;
+    let quietSince = performance.now();
+    const previous = onLine;
+    onLine = (line) => {
+      quietSince = performance.now();
+      previous(line);
+    };
+    while (!leaving && performance.now() < deadline && performance.now() - quietSince < LINGER_QUIET_MS) await Bun.sleep(25);
+  }
+
+  const code = await finished;
+  clearInterval(keepalive);
+  return close(code);
+
+  async function close(exit: ExitCode): Promise<ExitCode> {
+    await Bun.sleep(0); // let a final /quit leave before the socket goes
+    socket.close();
+    return exit;
+  }
+}
