@@ -64,34 +64,36 @@ export class FanOut {
     return view;
   }
 
-  /** Sends `frame` to every registered client. */
+  /** Sends `frame` to every registered client: one `sendMany` per chunk of the registry. */
   // hot path
   broadcast(frame: Uint8Array): void {
-    const packets = this.registry.packets;
-    if (packets.length === 0) return;
-    // All payload slots always hold the same frame (the registry copies slot 0 on join).
-    if (packets[0] !== frame) {
-      for (let i = 0; i < packets.length; i += 3) packets[i] = frame;
-    }
-    this.send(packets, frame);
+    const chunks = this.registry.chunks;
+    const n = chunks.length;
+    if (n === 0) return;
+    // All payload slots always hold the same frame (the registry copies the first on join).
+    if (chunks[0]![0] !== frame) setPayload(chunks, frame);
+    for (let k = 0; k < n; k++) this.send(chunks[k]!, frame);
   }
 
   /** Sends `frame` to every registered client but `except` (--no-echo). */
   // hot path
   broadcastExcept(frame: Uint8Array, except: Client): void {
     const registry = this.registry;
-    const packets = registry.packets;
-    if (packets.length <= 3) return;
-    if (packets[0] !== frame) {
-      for (let i = 0; i < packets.length; i += 3) packets[i] = frame;
-    }
-    // Park the sender's triple at the end, send over the others, put it back: three pops, three pushes.
+    const chunks = registry.chunks;
+    const n = chunks.length;
+    if (n === 0) return;
+    if (chunks[0]![0] !== frame) setPayload(chunks, frame);
+    // Park the sender's triple at the very end, send the others, put it back: three pops, three pushes.
     registry.moveToEnd(except);
-    const address = packets.pop()!;
-    const port = packets.pop()!;
-    const payload = packets.pop()!;
-    this.send(packets, frame);
-    packets.push(payload, port, address);
+    const tail = chunks[n - 1]!;
+    const address = tail.pop()!;
+    const port = tail.pop()!;
+    const payload = tail.pop()!;
+    for (let k = 0; k < n; k++) {
+      const chunk = chunks[k]!;
+      if (chunk.length > 0) this.send(chunk, frame);
+    }
+    tail.push(payload, port, address);
   }
 
   /** Sends one datagram to one address, in order behind any backlog. Cold path: notices to one client. */
@@ -114,7 +116,7 @@ export class FanOut {
     return n;
   }
 
-  // hot path: one sendMany for the whole array in the common case
+  // hot path: one sendMany for a chunk (or one packet) in the common case
   private send(packets: PacketSlot[], frame: Uint8Array): void {
     if (this.backlogPackets > 0) {
       // Never overtake queued lines: clients rely on seeing them in order.
@@ -226,6 +228,14 @@ export class FanOut {
     this.retryTimer = undefined;
     if (this.backlogPackets > 0) this.flushBacklog();
   };
+}
+
+// Cold path for runs of equal-length lines: only a new frame view rewrites the payload slots (~1 ns a recipient).
+function setPayload(chunks: PacketSlot[][], frame: Uint8Array): void {
+  for (let k = 0; k < chunks.length; k++) {
+    const chunk = chunks[k]!;
+    for (let i = 0; i < chunk.length; i += 3) chunk[i] = frame;
+  }
 }
 
 /** A destination refused this many times in a row, with progress impossible, is dropped as unsendable. */

@@ -1,4 +1,4 @@
-// The client registry: who is registered, looked up by source address, and the packet array fan-out sends over.
+// The client registry: who is registered, looked up by source address, and the packet arrays fan-out sends over.
 
 import { nameKey } from "./names.ts";
 import { encodePrefix } from "./protocol.ts";
@@ -11,7 +11,7 @@ export interface Client {
   readonly port: number;
   /** `<name> ~ ` as UTF-8: the first bytes of every line this client sends. Re-encoded on rename. */
   prefix: Uint8Array;
-  /** Index of this client's triple in `Registry.packets` (in triples, not elements). */
+  /** Index of this client's triple across `Registry.chunks` (in triples, not elements). */
   slot: number;
   /** Last time (ms, monotonic) any datagram arrived from this client. */
   lastSeenMs: number;
@@ -21,13 +21,23 @@ export interface Client {
 export type PacketSlot = Uint8Array | number | string;
 
 /**
+ * Recipients per `sendMany` call. One call per chunk costs a few hundred ns more than one call for all, and lets
+ * the first recipients have the line before the kernel has walked the whole list: measured with `bun bench`,
+ * the first of 1000 recipients got it in 0.47 ms instead of 1.9 ms. It also bounds what a resume copies.
+ */
+export const CHUNK_CLIENTS = 64;
+
+/**
  * Registered clients, keyed by (address, port) without building a key string per datagram,
- * plus the `sendMany` array of [payload, port, address] triples for all of them.
- * Joins append a triple and leaves swap-remove one: the array is never rebuilt.
+ * plus the `sendMany` arrays of [payload, port, address] triples for all of them, CHUNK_CLIENTS to an array.
+ * Joins append a triple and leaves swap-remove one: the arrays are never rebuilt.
  */
 export class Registry {
-  /** [payload, port, address] × size. Fan-out writes the payload slots; only this class moves triples. */
-  readonly packets: PacketSlot[] = [];
+  /**
+   * [payload, port, address] × up to CHUNK_CLIENTS, every chunk full but the last. Client `slot` s sits in
+   * chunk s / CHUNK_CLIENTS. Fan-out writes the payload slots; only this class moves triples.
+   */
+  readonly chunks: PacketSlot[][] = [];
   private readonly clients: Client[] = [];
   // address → port → client: two map lookups per datagram and no string concatenation.
   private readonly byAddress = new Map<string, Map<number, Client>>();
@@ -54,8 +64,14 @@ export class Registry {
   add(name: string, address: string, port: number, nowMs: number): Client {
     const client: Client = { name, address, port, prefix: encodePrefix(name), slot: this.clients.length, lastSeenMs: nowMs };
     this.clients.push(client);
-    // Every payload slot holds the same frame; a newcomer copies slot 0 so that stays true.
-    this.packets.push(this.packets.length > 0 ? this.packets[0]! : EMPTY, port, address);
+    const chunks = this.chunks;
+    let last = chunks[chunks.length - 1];
+    if (last === undefined || last.length === CHUNK_CLIENTS * 3) {
+      last = [];
+      chunks.push(last);
+    }
+    // Every payload slot holds the same frame; a newcomer copies the first so that stays true.
+    last.push(chunks[0]!.length > 0 ? chunks[0]![0]! : EMPTY, port, address);
     let ports = this.byAddress.get(address);
     if (ports === undefined) {
       ports = new Map();
@@ -87,20 +103,24 @@ export class Registry {
     const last = this.clients.length - 1;
     const moved = this.clients[last]!;
     const at = client.slot;
+    const tail = this.chunks[this.chunks.length - 1]!;
+    const from = tail.length - 3;
     if (moved !== client) {
       this.clients[at] = moved;
       moved.slot = at;
-      const p = this.packets;
-      p[at * 3] = p[last * 3]!;
-      p[at * 3 + 1] = p[last * 3 + 1]!;
-      p[at * 3 + 2] = p[last * 3 + 2]!;
+      const chunk = this.chunks[(at / CHUNK_CLIENTS) | 0]!;
+      const to = (at % CHUNK_CLIENTS) * 3;
+      chunk[to] = tail[from]!;
+      chunk[to + 1] = tail[from + 1]!;
+      chunk[to + 2] = tail[from + 2]!;
     }
     this.clients.pop();
-    this.packets.length = last * 3;
+    tail.length = from;
+    if (from === 0) this.chunks.pop();
     return true;
   }
 
-  /** Moves `client` to the last slot, so `packets` minus its final triple is everyone else. */
+  /** Moves `client` to the last slot, so the chunks less the final triple are everyone else. */
   moveToEnd(client: Client): void {
     const last = this.clients.length - 1;
     const at = client.slot;
@@ -110,11 +130,14 @@ export class Registry {
     this.clients[last] = client;
     other.slot = at;
     client.slot = last;
-    const p = this.packets;
+    const a = this.chunks[(at / CHUNK_CLIENTS) | 0]!;
+    const b = this.chunks[this.chunks.length - 1]!;
+    const i = (at % CHUNK_CLIENTS) * 3;
+    const j = b.length - 3;
     for (let k = 0; k < 3; k++) {
-      const tmp = p[at * 3 + k]!;
-      p[at * 3 + k] = p[last * 3 + k]!;
-      p[last * 3 + k] = tmp;
+      const tmp = a[i + k]!;
+      a[i + k] = b[j + k]!;
+      b[j + k] = tmp;
     }
   }
 

@@ -1,15 +1,20 @@
 // Registry: lookups by (address, port) and a packet array kept consistent through joins and swap-removes.
 
 import { describe, expect, test } from "bun:test";
-import { type Client, Registry } from "../src/registry.ts";
+import { CHUNK_CLIENTS, type Client, Registry } from "../src/registry.ts";
 
-/** The packet array must hold exactly one [payload, port, address] triple per client, at the client's slot. */
+/** The chunks must hold exactly one [payload, port, address] triple per client, at the client's slot, all full but the last. */
 function consistent(r: Registry): void {
-  expect(r.packets.length).toBe(r.size * 3);
+  const packets = r.chunks.flat();
+  expect(packets.length).toBe(r.size * 3);
+  r.chunks.forEach((chunk, k) => {
+    expect(chunk.length).toBeGreaterThan(0);
+    if (k < r.chunks.length - 1) expect(chunk.length).toBe(CHUNK_CLIENTS * 3);
+  });
   r.all().forEach((c, i) => {
     expect(c.slot).toBe(i);
-    expect(r.packets[i * 3 + 1]).toBe(c.port);
-    expect(r.packets[i * 3 + 2]).toBe(c.address);
+    expect(packets[i * 3 + 1]).toBe(c.port);
+    expect(packets[i * 3 + 2]).toBe(c.address);
     expect(r.lookup(c.address, c.port)).toBe(c);
   });
 }
@@ -37,9 +42,9 @@ describe("Registry", () => {
     const r = new Registry();
     r.add("a", "127.0.0.1", 1, 0);
     const frame = new Uint8Array(3);
-    r.packets[0] = frame;
+    r.chunks[0]![0] = frame;
     r.add("b", "127.0.0.1", 2, 0);
-    expect(r.packets[3]).toBe(frame);
+    expect(r.chunks[0]![3]).toBe(frame);
   });
 
   test("removing first, middle and last keeps every slot consistent", () => {
@@ -55,7 +60,23 @@ describe("Registry", () => {
     expect(r.remove(cs[0]!)).toBe(false);
     for (const c of [...r.all()]) r.remove(c);
     expect(r.size).toBe(0);
-    expect(r.packets.length).toBe(0);
+    expect(r.chunks.length).toBe(0);
+  });
+
+  test("many clients span chunks; removals anywhere keep every chunk full but the last", () => {
+    const r = new Registry();
+    const n = CHUNK_CLIENTS * 3 + 5;
+    const cs: Client[] = [];
+    for (let i = 0; i < n; i++) cs.push(r.add(`c${i}`, "127.0.0.1", 10_000 + i, 0));
+    consistent(r);
+    expect(r.chunks.length).toBe(4);
+    for (const i of [0, CHUNK_CLIENTS, CHUNK_CLIENTS * 2 + 7, n - 1, 3, 4, 5, 6, 7]) {
+      r.remove(cs[i]!);
+      consistent(r);
+    }
+    expect(r.chunks.length).toBe(3);
+    r.moveToEnd(r.all()[1]!);
+    consistent(r);
   });
 
   test("moveToEnd swaps a client into the last slot", () => {
@@ -86,13 +107,13 @@ test("rename re-encodes the prefix and moves the index entry; the packet array k
   const r = new Registry();
   r.add("a", "127.0.0.1", 1, 0);
   const b = r.add("b", "127.0.0.1", 2, 0);
-  const before = [...r.packets];
+  const before = r.chunks.flat();
   r.rename(b, "Bee 🐝");
   expect(text(b.prefix)).toBe("Bee 🐝 ~ ");
   expect(b.name).toBe("Bee 🐝");
   expect(r.findByName("bee 🐝")).toBe(b);
   expect(r.findByName("b")).toBeUndefined();
-  expect(r.packets).toEqual(before);
+  expect(r.chunks.flat()).toEqual(before);
   expect(r.lookup("127.0.0.1", 2)).toBe(b);
 });
 
@@ -104,7 +125,7 @@ test("swap-remove keeps slots, packets and the name index consistent", () => {
   expect(r.size).toBe(3);
   for (const [slot, c] of r.all().entries()) {
     expect(c.slot).toBe(slot);
-    expect(r.packets[slot * 3 + 1]).toBe(c.port);
+    expect(r.chunks.flat()[slot * 3 + 1]).toBe(c.port);
     expect(r.findByName(c.name)).toBe(c);
   }
 });

@@ -148,6 +148,25 @@ describe("vanished clients", () => {
   });
 });
 
+describe("many clients", () => {
+  test("150 clients span several sendMany chunks: everyone alive gets every line, with and without echo", async () => {
+    for (const echo of [true, false]) {
+      const r = await relay({ echo });
+      const ps = await clients(r, 150, echo ? "e" : "n");
+      const dead = new Set([10, 64, 127, 149]); // in the first, second and last chunk, and the very last slot
+      for (const i of dead) ps[i]!.close();
+      const senders = [0, 70, 148];
+      for (const k of senders) ps[k]!.send(`from ${k}`);
+      for (const [i, p] of ps.entries()) {
+        if (dead.has(i)) continue;
+        const want = senders.filter((k) => echo || k !== i).map((k) => `${echo ? "e" : "n"}${k} ~ from ${k}`);
+        expect((await p.collect(want.length, 3000)).sort()).toEqual(want.sort());
+      }
+      for (const p of open.peers.splice(0)) p.close();
+    }
+  });
+});
+
 describe("IPv6", () => {
   test("the relay works on ::1", async () => {
     const r = await relay({ host: "::1" });
