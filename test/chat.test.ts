@@ -1,31 +1,9 @@
 // Commands, name rules and text rules against a real relay over loopback.
 
-import { afterEach, describe, expect, test } from "bun:test";
-import { defaults, type RelayConfig } from "../src/config.ts";
-import { type Relay, startRelay } from "../src/relay.ts";
-import { joinAll, type Peer, peer } from "./support/peer.ts";
+import { describe, expect, test } from "bun:test";
+import { useRelays } from "./support/relays.ts";
 
-const open: { relays: Relay[]; peers: Peer[] } = { relays: [], peers: [] };
-afterEach(() => {
-  for (const p of open.peers.splice(0)) p.close();
-  for (const r of open.relays.splice(0)) r.close();
-});
-
-async function relay(overrides: Partial<RelayConfig> = {}): Promise<Relay> {
-  const r = await startRelay({ ...defaults, port: 0, quiet: true, ...overrides });
-  open.relays.push(r);
-  return r;
-}
-async function clients(r: Relay, count: number, prefix = "p"): Promise<Peer[]> {
-  const ps = await joinAll(r.port, count, prefix);
-  open.peers.push(...ps);
-  return ps;
-}
-async function stranger(r: Relay): Promise<Peer> {
-  const p = await peer(r.port);
-  open.peers.push(p);
-  return p;
-}
+const { relay, clients, stranger } = useRelays();
 
 describe("commands", () => {
   test("/quit: the others hear it, the leaver hears nothing more, its next datagram is a name again", async () => {

@@ -1,32 +1,14 @@
 // The relay over real loopback sockets, in process: joins, relaying, echo, UTF-8, refusals, vanished clients, IPv6.
 
-import { afterEach, describe, expect, test } from "bun:test";
-import { defaults, type RelayConfig } from "../src/config.ts";
-import { type Relay, startRelay } from "../src/relay.ts";
-import { joinAll, type Peer, peer } from "./support/peer.ts";
+import { describe, expect, test } from "bun:test";
+import { useRelays } from "./support/relays.ts";
 
-const open: { relays: Relay[]; peers: Peer[] } = { relays: [], peers: [] };
-afterEach(() => {
-  for (const p of open.peers.splice(0)) p.close();
-  for (const r of open.relays.splice(0)) r.close();
-});
-
-async function relay(overrides: Partial<RelayConfig> = {}): Promise<Relay> {
-  const r = await startRelay({ ...defaults, port: 0, quiet: true, ...overrides });
-  open.relays.push(r);
-  return r;
-}
-async function clients(r: Relay, count: number, prefix = "p", host = "127.0.0.1"): Promise<Peer[]> {
-  const ps = await joinAll(r.port, count, prefix, host);
-  open.peers.push(...ps);
-  return ps;
-}
+const { relay, clients, stranger } = useRelays();
 
 describe("joining", () => {
   test("a join is announced to the joiner too", async () => {
     const r = await relay();
-    const alice = await peer(r.port);
-    open.peers.push(alice);
+    const alice = await stranger(r);
     alice.send("alice");
     expect(await alice.next()).toBe("[SERVER] alice has joined the chat.");
   });
@@ -34,8 +16,7 @@ describe("joining", () => {
   test("every registered client hears a join", async () => {
     const r = await relay();
     const [a, b] = await clients(r, 2);
-    const carol = await peer(r.port);
-    open.peers.push(carol);
+    const carol = await stranger(r);
     carol.send("carol");
     for (const p of [a!, b!, carol]) expect(await p.next()).toBe("[SERVER] carol has joined the chat.");
     expect(r.registry.size).toBe(3);
@@ -43,8 +24,7 @@ describe("joining", () => {
 
   test("the newline nc adds to a name is trimmed", async () => {
     const r = await relay();
-    const p = await peer(r.port);
-    open.peers.push(p);
+    const p = await stranger(r);
     p.send("dave\n");
     expect(await p.next()).toBe("[SERVER] dave has joined the chat.");
     p.send("hi");
@@ -76,8 +56,7 @@ describe("relaying", () => {
   test("multi-byte UTF-8 names and text pass through byte for byte", async () => {
     const r = await relay();
     const [a] = await clients(r, 1);
-    const b = await peer(r.port);
-    open.peers.push(b);
+    const b = await stranger(r);
     b.send("Zoë🦊");
     expect(await b.next()).toBe("[SERVER] Zoë🦊 has joined the chat.");
     expect(await a!.next()).toBe("[SERVER] Zoë🦊 has joined the chat.");
@@ -162,7 +141,7 @@ describe("many clients", () => {
         const want = senders.filter((k) => echo || k !== i).map((k) => `${echo ? "e" : "n"}${k} ~ from ${k}`);
         expect((await p.collect(want.length, 3000)).sort()).toEqual(want.sort());
       }
-      for (const p of open.peers.splice(0)) p.close();
+      for (const p of ps) p.close();
     }
   });
 });

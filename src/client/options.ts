@@ -1,7 +1,7 @@
 // Terminal client options: a pure function of argv to a frozen object, on util.parseArgs, like the relay's config.
 
-import { parseArgs } from "node:util";
-import { ConfigError, defaults as relayDefaults, parseInteger, parseSeconds } from "../config.ts";
+import { defaults as relayDefaults } from "../config.ts";
+import { ConfigError, parseFlags, parseInteger, parseSeconds } from "../flags.ts";
 
 export interface ClientOptions {
   /** Relay host: an IP literal or a name to look up. */
@@ -54,12 +54,7 @@ export type ParsedClientOptions = { readonly help: true } | { readonly help: fal
 
 /** Reads flags over defaults. Throws ConfigError for an unknown flag or a bad value. */
 export function parseClientOptions(argv: readonly string[]): ParsedClientOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
-  }
+  const values = parseFlags(argv, options);
   if (values.help) return { help: true };
   const host = (values.host ?? clientDefaults.host).trim();
   if (host === "") throw new ConfigError(`--host: "" is not a host`);
