@@ -21,9 +21,9 @@ export interface Client {
 export type PacketSlot = Uint8Array | number | string;
 
 /**
- * Recipients per `sendMany` call. One call per chunk costs a few hundred ns more than one call for all, and lets
- * the first recipients have the line before the kernel has walked the whole list: measured with `bun bench`,
- * the first of 1000 recipients got it in 0.47 ms instead of 1.9 ms. It also bounds what a resume copies.
+ * Recipients per `sendMany` call. One call per chunk costs a little more than one call for all, and lets the
+ * first recipients have the line before Bun and the kernel have walked the whole list: `bun bench --group latency`
+ * shows the first of 1000 recipients served in a median 0.12 ms instead of 0.54 ms. It also bounds what a resume copies.
  */
 export const CHUNK_CLIENTS = 64;
 
