@@ -1,8 +1,11 @@
 // The server as a real process: startup line, signals, exit codes, flag and bind errors.
 
 import { describe, expect, test } from "bun:test";
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { peer } from "./support/peer.ts";
-import { runScript, spawnServer } from "./support/server-process.ts";
+import { bun, root, runScript, spawnServer } from "./support/server-process.ts";
 
 describe("signals", () => {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -41,6 +44,49 @@ describe("signals", () => {
     } finally {
       alice.close();
       server.proc.kill("SIGKILL");
+    }
+  });
+});
+
+describe("console", () => {
+  test("a console that stops reading never stalls the relay: lines are dropped and counted instead", async () => {
+    // stdout is a FIFO that nobody reads: after the kernel's 64 KiB, every write would block.
+    const dir = mkdtempSync(join(tmpdir(), "relay-console-"));
+    const fifo = join(dir, "stdout");
+    Bun.spawnSync(["mkfifo", fifo]);
+    const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writeEnd = openSync(fifo, "w");
+    const probe = await Bun.udpSocket({ hostname: "127.0.0.1" });
+    const port = probe.port;
+    probe.close();
+    const proc = Bun.spawn([bun, "run", "src/server.ts", "--port", String(port)], { cwd: root, stdout: writeEnd, stderr: "pipe" });
+    closeSync(writeEnd);
+    const alice = await peer(port);
+    try {
+      let joined = false;
+      for (let i = 0; i < 50 && !joined; i++) {
+        alice.send("alice");
+        joined = (await alice.collect(1, 100)).includes("[SERVER] alice has joined the chat.");
+      }
+      expect(joined).toBe(true);
+      const text = "x".repeat(500);
+      let delivered = 0;
+      for (let batch = 0; batch < 25; batch++) {
+        for (let i = 0; i < 100; i++) alice.send(`${batch}.${i} ${text}`);
+        delivered += (await alice.collect(100, 3000)).length;
+      }
+      expect(delivered).toBe(2500);
+      proc.kill("SIGINT");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+      clearTimeout(timer);
+      expect(code).toBe(0);
+      expect(Number(/console_dropped=(\d+)/.exec(stderr)?.[1] ?? 0)).toBeGreaterThan(0);
+    } finally {
+      alice.close();
+      proc.kill("SIGKILL");
+      closeSync(readEnd);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -31,6 +31,8 @@ export async function peer(relayPort: number, host = "127.0.0.1"): Promise<Peer>
         inbox.push(utf8.decode(data));
         wake?.();
       },
+      // ICMP port unreachable (nobody listening yet, or any more) surfaces here; a test asserts on what arrives.
+      error() {},
     },
   });
 
