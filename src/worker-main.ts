@@ -17,13 +17,16 @@ const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => parent.postM
  */
 class WorkerMembership implements Membership {
   sweeps = data.sweeper;
+  /** Renames the main thread has not granted yet, with the name to go back to should one lose. */
+  readonly renaming = new Map<Client, string>();
   joined(client: Client): void {
     post({ t: "join", name: client.name, address: client.address, port: client.port });
   }
   left(client: Client, timedOut: boolean): void {
     post({ t: "leave", name: client.name, address: client.address, port: client.port, timedOut });
   }
-  renamed(client: Client): void {
+  renamed(client: Client, oldName: string): void {
+    if (!this.renaming.has(client)) this.renaming.set(client, oldName);
     post({ t: "rename", name: client.name, address: client.address, port: client.port });
   }
   heldElsewhere(): boolean {
@@ -44,6 +47,14 @@ const printer = new LinePrinter({
 });
 const membership = new WorkerMembership();
 
+/** `holder` has, unconfirmed, a name just granted to someone else: a rename is taken back, a join undone. */
+function loseName(holder: Client): void {
+  const oldName = membership.renaming.get(holder);
+  membership.renaming.delete(holder);
+  if (oldName !== undefined) chat.revertRename(holder, oldName);
+  else chat.evict(holder);
+}
+
 let relay: Relay;
 try {
   relay = await startRelay(data.config, printer, { reusePort: true, membership });
@@ -55,17 +66,16 @@ const { registry, chat } = relay;
 post({ t: "bound", port: relay.port, buffers: relay.buffers });
 
 // Liveness gossip. Only this worker hears a client whose 4-tuple hashes here, but the sweeping worker must know
-// it is alive: every period, the clients heard from since the last one are sent round. Stamps applied from
-// gossip are kept aside, so a client refreshed by gossip is not gossiped back.
-let lastGossipMs = performance.now();
-const stampedByGossip = new Map<Client, number>();
+// it is alive: every period, the clients whose last-seen time moved since the last round are sent round. The
+// time each was last reported (or stamped from others' gossip) is kept aside, so nothing is gossiped back.
+const reported = new WeakMap<Client, number>();
 const gossip = setInterval(() => {
   const heard: (string | number)[] = [];
   for (const client of registry.all()) {
-    if (client.lastSeenMs > lastGossipMs && stampedByGossip.get(client) !== client.lastSeenMs) heard.push(client.address, client.port);
+    if (reported.get(client) === client.lastSeenMs) continue;
+    reported.set(client, client.lastSeenMs);
+    heard.push(client.address, client.port);
   }
-  lastGossipMs = performance.now();
-  stampedByGossip.clear();
   if (heard.length > 0) post({ t: "seen", clients: heard });
 }, data.gossipMs);
 
@@ -83,7 +93,7 @@ parent.on("message", (message: ToWorker) => {
       const existing = registry.lookup(message.address, message.port);
       if (existing !== undefined) registry.remove(existing); // an unconfirmed join of ours from the same address: superseded
       const holder = registry.findByName(message.name);
-      if (holder !== undefined) chat.evict(holder); // granted elsewhere first: ours was unconfirmed and lost
+      if (holder !== undefined) loseName(holder); // granted elsewhere first: ours was unconfirmed and lost
       registry.add(message.name, message.address, message.port, nowMs);
       return;
     }
@@ -98,7 +108,7 @@ parent.on("message", (message: ToWorker) => {
       const client = registry.lookup(message.address, message.port);
       if (client === undefined) return;
       const holder = registry.findByName(message.name);
-      if (holder !== undefined && holder !== client) chat.evict(holder);
+      if (holder !== undefined && holder !== client) loseName(holder);
       registry.rename(client, message.name);
       return;
     }
@@ -109,7 +119,14 @@ parent.on("message", (message: ToWorker) => {
     }
     case "revert": {
       const client = registry.lookup(message.address, message.port);
-      if (client !== undefined && client.name === message.name) chat.revertRename(client, message.oldName);
+      if (client === undefined || client.name !== message.name) return;
+      membership.renaming.delete(client);
+      chat.revertRename(client, message.oldName);
+      return;
+    }
+    case "granted": {
+      const client = registry.lookup(message.address, message.port);
+      if (client !== undefined && client.name === message.name) membership.renaming.delete(client);
       return;
     }
     case "seen": {
@@ -118,7 +135,7 @@ parent.on("message", (message: ToWorker) => {
         const client = registry.lookup(heard[i] as string, heard[i + 1] as number);
         if (client === undefined || client.lastSeenMs >= nowMs) continue;
         client.lastSeenMs = nowMs;
-        stampedByGossip.set(client, nowMs);
+        reported.set(client, nowMs);
       }
       return;
     }

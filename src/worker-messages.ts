@@ -50,6 +50,8 @@ export type ToWorker =
   | { readonly t: "evict"; readonly name: string; readonly address: string; readonly port: number }
   /** Your rename to `name` lost: the client is `oldName` again. */
   | { readonly t: "revert"; readonly name: string; readonly oldName: string; readonly address: string; readonly port: number }
+  /** Your rename to `name` went through. */
+  | { readonly t: "granted"; readonly name: string; readonly address: string; readonly port: number }
   | { readonly t: "seen"; readonly clients: readonly (string | number)[] }
   | { readonly t: "sweeper" }
   | { readonly t: "report"; readonly id: number }

@@ -97,6 +97,7 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
         byName.delete(entry.key);
         byAddress.set(at, { name: message.name, key });
         byName.set(key, at);
+        send(from, { t: "granted", name: message.name, address: message.address, port: message.port });
         return others(from, message);
       }
       case "seen":
