@@ -4,11 +4,12 @@ import { isUtf8 } from "node:buffer";
 import { type Command, CommandKind, parseCommand, splitRecipient } from "./commands.ts";
 import type { RelayConfig } from "./config.ts";
 import type { FanOut } from "./fanout.ts";
+import type { Membership } from "./membership.ts";
 import { cleanName, NameProblem, nameKey, nameProblem, refusalText } from "./names.ts";
-import type { LinePrinter } from "./printer.ts";
 import { COMMAND_BYTE, commandSyntax, encode, encodeJoin, nameRefusal, notice } from "./protocol.ts";
 import type { Client, Registry } from "./registry.ts";
 import { RememberedNames } from "./remembered.ts";
+import type { LineSink } from "./sink.ts";
 import type { RelayStats } from "./stats.ts";
 import { checkText, lineEnd, TextCheck } from "./text.ts";
 
@@ -18,7 +19,10 @@ export interface ChatDeps {
   readonly registry: Registry;
   readonly fanOut: FanOut;
   readonly stats: RelayStats;
-  readonly printer: LinePrinter | undefined;
+  /** Every line said to everyone also goes here: the console, and with a bus the rest of the mesh. */
+  readonly printer: LineSink | undefined;
+  /** Other workers or mesh nodes, told of joins, leaves and renames; absent for a stand-alone relay. */
+  readonly membership?: Membership | undefined;
   /** A datagram from a registered client: a command or a line (the relay's first-byte dispatch). */
   readonly onLine: (client: Client, payload: Uint8Array, truncated: boolean) => void;
   /** A chat line from a registered client, never taken for a command (`//text`). */
@@ -73,7 +77,7 @@ export class Chat {
       stats.drops.empty++;
       return;
     }
-    const why = problem !== undefined ? refusalText(problem, config.maxNameChars) : registry.findByName(name) !== undefined ? nameRefusal.taken(name) : undefined;
+    const why = problem !== undefined ? refusalText(problem, config.maxNameChars) : this.isTaken(name) ? nameRefusal.taken(name) : undefined;
     if (why !== undefined) return this.refuseName(why, port, address);
     const join = encodeJoin(name);
     if (join.length > config.maxDatagramBytes) return this.refuseName(nameRefusal.tooLong(config.maxNameChars), port, address);
@@ -110,9 +114,9 @@ export class Chat {
 
   /** Removes every client silent for longer than the idle timeout; forgets expired remembered names. */
   sweep(nowMs: number): void {
-    const { registry, fanOut, stats, config } = this.deps;
+    const { registry, fanOut, stats, config, membership } = this.deps;
     this.remembered.expire(nowMs);
-    if (config.idleTimeoutMs === 0) return;
+    if (config.idleTimeoutMs === 0 || membership?.sweeps === false) return;
     const cutoff = nowMs - config.idleTimeoutMs;
     const clients = registry.all();
     const gone: Client[] = [];
@@ -128,6 +132,7 @@ export class Chat {
     for (const [i, client] of gone.entries()) {
       stats.timeouts++;
       this.remembered.remember(client.address, client.port, client.name, nowMs);
+      membership?.left(client, true);
       fanOut.sendTo(encode(notice.timedOutYou(client.name, seconds)), client.port, client.address);
       if (i < MAX_TIMEOUT_NOTICES) this.announce(encode(notice.timedOut(client.name)));
     }
@@ -140,6 +145,7 @@ export class Chat {
       case CommandKind.quit:
         registry.remove(client);
         stats.leaves++;
+        this.deps.membership?.left(client, false);
         this.announce(encode(notice.left(client.name)));
         return;
       case CommandKind.nick:
@@ -171,15 +177,20 @@ export class Chat {
     if (problem !== undefined) return this.tell(client, notice.nickRefused(refusalText(problem, config.maxNameChars)));
     if (name === client.name) return this.tell(client, notice.alreadyNamed(name));
     const holder = registry.findByName(name);
-    if (holder !== undefined && holder !== client) return this.tell(client, notice.nickRefused(nameRefusal.taken(name)));
+    if ((holder !== undefined && holder !== client) || (holder === undefined && this.deps.membership?.heldElsewhere(name))) {
+      return this.tell(client, notice.nickRefused(nameRefusal.taken(name)));
+    }
     const oldName = client.name;
     registry.rename(client, name);
+    this.deps.membership?.renamed(client, oldName);
     this.announce(encode(notice.renamed(oldName, name)));
   }
 
   private who(client: Client): void {
     const { registry, config } = this.deps;
-    const sorted = registry.all().map((c) => ({ name: c.name, key: nameKey(c.name), bytes: Buffer.byteLength(c.name) }));
+    const everyone = registry.all().map((c) => c.name);
+    if (this.deps.membership !== undefined) everyone.push(...this.deps.membership.namesElsewhere());
+    const sorted = everyone.map((name) => ({ name, key: nameKey(name), bytes: Buffer.byteLength(name) }));
     sorted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const count = sorted.length;
     const separatorBytes = WHO_SEPARATOR.length;
@@ -242,7 +253,7 @@ export class Chat {
       fanOut.sendTo(this.full, port, address);
       return;
     }
-    if (registry.findByName(name) !== undefined) {
+    if (this.isTaken(name)) {
       stats.drops.name_refused++;
       fanOut.sendTo(encode(notice.nameTakenWhileAway(name)), port, address);
       return;
@@ -255,9 +266,48 @@ export class Chat {
     const { registry, stats, fanOut, printer } = this.deps;
     const client = registry.add(name, address, port, nowMs);
     stats.joins++;
+    this.deps.membership?.joined(client);
     fanOut.broadcast(join);
     printer?.line(join);
     return client;
+  }
+
+  /**
+   * Takes back a join that lost a name race decided elsewhere: the client is removed and told to send another
+   * name, and everyone who heard it join hears it leave. Does nothing if it is no longer registered.
+   */
+  evict(client: Client): void {
+    if (!this.deps.registry.remove(client)) return;
+    this.deps.stats.drops.name_refused++;
+    this.tell(client, notice.nameRefused(nameRefusal.taken(client.name)));
+    this.announce(encode(notice.left(client.name)));
+  }
+
+  /**
+   * Takes back a rename that lost a name race decided elsewhere: the client gets `oldName` back. That name
+   * was never released outside, so anyone here who took it meanwhile holds it unconfirmed and is evicted.
+   */
+  revertRename(client: Client, oldName: string): void {
+    const refused = client.name;
+    const holder = this.deps.registry.findByName(oldName);
+    if (holder !== undefined && holder !== client) this.evict(holder);
+    this.deps.registry.rename(client, oldName);
+    this.tell(client, notice.nickRefused(nameRefusal.taken(refused)));
+    this.announce(encode(notice.renamed(refused, oldName)));
+  }
+
+  /** A client timed out on another worker: it is re-admitted under `name` if it speaks here. */
+  rememberTimedOut(address: string, port: number, name: string, nowMs: number): void {
+    this.remembered.remember(address, port, name, nowMs);
+  }
+
+  /** A client came back elsewhere: its name is no longer this relay's to hand back. */
+  forgetTimedOut(address: string, port: number): void {
+    this.remembered.take(address, port, 0);
+  }
+
+  private isTaken(name: string): boolean {
+    return this.deps.registry.findByName(name) !== undefined || this.deps.membership?.heldElsewhere(name) === true;
   }
 
   private refuseName(why: string, port: number, address: string): void {

@@ -31,6 +31,12 @@ export interface RelayConfig {
   readonly rememberedNames: number;
   /** How long a timed-out client's name is remembered. */
   readonly rememberMs: number;
+  /** Worker threads sharing the port with SO_REUSEPORT; 0 = the relay runs on the main thread (no workers). */
+  readonly workers: number;
+  /** NATS server of the relay mesh (`nats://host:port`), or undefined for a stand-alone relay. */
+  readonly bus: string | undefined;
+  /** A node's presence entries in the mesh expire this long after its last refresh (a crashed node's names free up). */
+  readonly presenceTtlMs: number;
 }
 
 export const defaults: RelayConfig = Object.freeze({
@@ -50,7 +56,13 @@ export const defaults: RelayConfig = Object.freeze({
   maxClients: 65_536,
   rememberedNames: 65_536,
   rememberMs: 24 * 3_600_000,
+  workers: 0,
+  bus: undefined,
+  presenceTtlMs: 15_000,
 });
+
+/** Most worker threads: more than cores only adds context switches; this bound just catches typos. */
+const MAX_WORKERS = 256;
 
 /** Longest --idle-timeout: a week, in seconds. */
 const MAX_IDLE_TIMEOUT_S = 604_800;
@@ -74,6 +86,8 @@ Options (each also from the environment variable shown):
                        (RELAY_IDLE_TIMEOUT; default ${defaults.idleTimeoutMs / 1000}); it rejoins by speaking again
   --max-clients N      registered clients at most; newcomers beyond are told the server is full
                        (RELAY_MAX_CLIENTS; default ${defaults.maxClients})
+  --workers N          N worker threads share the port (SO_REUSEPORT), 0 = none (RELAY_WORKERS; default 0)
+  --bus URL            join a relay mesh over NATS, e.g. nats://127.0.0.1:4222 (RELAY_BUS; default none)
   -h, --help           this text
 `;
 
@@ -89,6 +103,8 @@ const options = {
   "max-name": { type: "string" },
   "idle-timeout": { type: "string" },
   "max-clients": { type: "string" },
+  workers: { type: "string" },
+  bus: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -116,7 +132,13 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     maxClients: parseInteger("--max-clients", values["max-clients"] ?? env.RELAY_MAX_CLIENTS, defaults.maxClients, 1, 1_000_000),
     rememberedNames: defaults.rememberedNames,
     rememberMs: defaults.rememberMs,
+    workers: parseInteger("--workers", values.workers ?? env.RELAY_WORKERS, defaults.workers, 0, MAX_WORKERS),
+    bus: parseBus(values.bus ?? env.RELAY_BUS),
+    presenceTtlMs: defaults.presenceTtlMs,
   };
+  if (config.workers > 0 && config.bus !== undefined) {
+    throw new ConfigError("--workers and --bus cannot be combined yet: run one relay per host on the bus, or workers without it");
+  }
   const needed = longestNameNoticeBytes(config.maxNameChars);
   if (config.maxDatagramBytes < needed) {
     throw new ConfigError(
@@ -125,4 +147,19 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     );
   }
   return { help: false, config: Object.freeze(config) };
+}
+
+/** A NATS server URL, `nats://host[:port]`, normalised with the port spelt out; undefined when absent or empty. */
+export function parseBus(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || url.protocol !== "nats:" || url.hostname === "" || url.pathname.replace("/", "") !== "") {
+    throw new ConfigError(`--bus: "${value}" is not a NATS server URL like nats://127.0.0.1:4222`);
+  }
+  return `nats://${url.host}${url.port === "" ? ":4222" : ""}`;
 }

@@ -4,10 +4,12 @@ import { isUtf8 } from "node:buffer";
 import { Chat } from "./chat.ts";
 import type { RelayConfig } from "./config.ts";
 import { FanOut } from "./fanout.ts";
+import type { Membership } from "./membership.ts";
 import type { LinePrinter } from "./printer.ts";
 import { COMMAND_BYTE, encode, notice } from "./protocol.ts";
 import { type Client, Registry } from "./registry.ts";
 import { type BufferSizes, setBufferSizes } from "./sockopt.ts";
+import { type LineSink, teeLines } from "./sink.ts";
 import { RelayStats } from "./stats.ts";
 import { checkText, lineEnd, TextCheck } from "./text.ts";
 
@@ -33,7 +35,29 @@ export interface Relay {
   shutdown(graceMs?: number): Promise<void>;
   /** Closes the socket at once, telling nobody. */
   close(): void;
+  /**
+   * Fans a line said elsewhere (another mesh node) out to this relay's clients and prints it. It goes to no
+   * line sink: a line from the bus is never published again.
+   */
+  deliverRemote(frame: Uint8Array): void;
 }
+
+/** What a relay that is part of something larger (a worker group, a mesh) is started with. None of it is needed alone. */
+export interface RelayOptions {
+  /** Join a SO_REUSEPORT group on the port (worker threads); see `reusePortFlags`. */
+  readonly reusePort?: boolean;
+  /** Told of joins, leaves and renames; asked about names held elsewhere. */
+  readonly membership?: Membership;
+  /** Also gets every line said to everyone (the bus publisher). */
+  readonly lines?: LineSink;
+}
+
+/**
+ * `Bun.udpSocket` option that sets SO_REUSEPORT. Bun 1.4.5 silently ignores `reusePort: true` for UDP, but
+ * passes `flags` to its bind, and flag 4 is its reuse-port bit; `sendMany` works as usual. Undocumented:
+ * test/reuseport.test.ts fails loudly if it ever stops working.
+ */
+export const reusePortFlags = { flags: 4 } as const;
 
 /** The socket could not be bound. The message names host:port and the reason; no stack trace needed. */
 export class BindError extends Error {
@@ -53,12 +77,14 @@ export function formatEndpoint(host: string, port: number): string {
 }
 
 /** Binds and starts relaying. Throws BindError when the address cannot be bound. */
-export async function startRelay(config: RelayConfig, printer?: LinePrinter): Promise<Relay> {
+export async function startRelay(config: RelayConfig, printer?: LinePrinter, options: RelayOptions = {}): Promise<Relay> {
   const stats = new RelayStats();
   const registry = new Registry();
   const maxDatagram = config.maxDatagramBytes;
   const echo = config.echo;
   const console_ = config.quiet ? undefined : printer;
+  // Without a bus this is the console itself (or undefined): the hot path is what it was.
+  const sink = teeLines(console_, options.lines);
   const controlNotice = encode(notice.controlChars);
   const utf8Notice = encode(notice.invalidUtf8);
   // A coarse clock for last-seen times: reading the real one per datagram costs more than it tells.
@@ -73,6 +99,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter): Pr
   let socket: Bun.udp.Socket<"buffer">;
   try {
     socket = await Bun.udpSocket({
+      ...(options.reusePort === true ? reusePortFlags : undefined),
       hostname: config.host,
       port: config.port,
       socket: {
@@ -92,7 +119,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter): Pr
   const fanOut = new FanOut(socket, registry, stats, maxDatagram, config.sendQueuePackets);
   fan = fanOut;
 
-  const chat = new Chat({ config, registry, fanOut, stats, printer: console_, onLine, relayText });
+  const chat = new Chat({ config, registry, fanOut, stats, printer: sink, membership: options.membership, onLine, relayText });
   // The sweep runs on its own timer, never per datagram: a few times per timeout, at most every 5 s.
   const sweeper = idleMs === 0 ? undefined : setInterval(() => chat.sweep((nowMs = performance.now())), Math.min(5000, Math.max(5, idleMs / 4)));
   sweeper?.unref();
@@ -147,7 +174,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter): Pr
     stats.linesRelayed++;
     if (echo) fanOut.broadcast(frame);
     else fanOut.broadcastExcept(frame, client);
-    if (console_ !== undefined) console_.line(frame);
+    if (sink !== undefined) sink.line(frame);
   }
 
   let closed = false;
@@ -181,5 +208,9 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter): Pr
       close();
     },
     close,
+    deliverRemote(frame) {
+      fanOut.broadcast(frame);
+      if (console_ !== undefined) console_.line(frame);
+    },
   };
 }

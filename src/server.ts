@@ -1,9 +1,13 @@
 // Entry point: parse config, start the relay, print, and shut down cleanly on SIGINT/SIGTERM.
 
-import { ConfigError, parseConfig, usage } from "./config.ts";
+import { BusError } from "./bus.ts";
+import { ConfigError, parseConfig, type RelayConfig, usage } from "./config.ts";
+import { startMesh } from "./mesh.ts";
 import { LinePrinter, streamWriter } from "./printer.ts";
 import { notice } from "./protocol.ts";
-import { BindError, type Relay, startRelay } from "./relay.ts";
+import { BindError, startRelay } from "./relay.ts";
+import type { BufferSizes } from "./sockopt.ts";
+import { startWorkers, totalStats } from "./workers.ts";
 
 let parsed;
 try {
@@ -18,12 +22,44 @@ if (parsed.help) {
   process.exit(0);
 }
 
+/** Whichever shape is running: one relay, a worker group, or a relay on the bus. */
+interface Running {
+  readonly endpoint: string;
+  readonly buffers: BufferSizes | undefined;
+  /** Says goodbye, drains, stops; resolves with the summary line. */
+  stop(): Promise<string>;
+}
+
 const printer = new LinePrinter(streamWriter(process.stdout));
-let relay: Relay;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function start(config: RelayConfig): Promise<Running> {
+  if (config.workers > 0) {
+    const group = await startWorkers(config, (chunk) => void process.stdout.write(chunk), log);
+    return {
+      endpoint: group.endpoint,
+      buffers: group.buffers,
+      async stop() {
+        const clients = group.clients;
+        const reports = await group.shutdown();
+        return `${totalStats(reports).summary(clients)} workers=${reports.length}`;
+      },
+    };
+  }
+  if (config.bus !== undefined) {
+    const mesh = await startMesh(config, printer, log);
+    log(`[SERVER] Bus: ${config.bus} as node ${mesh.nodeId}`);
+    return { endpoint: mesh.relay.endpoint, buffers: mesh.relay.buffers, stop: async () => (await mesh.shutdown(), mesh.summary()) };
+  }
+  const relay = await startRelay(config, printer);
+  return { endpoint: relay.endpoint, buffers: relay.buffers, stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)) };
+}
+
+let relay: Running;
 try {
-  relay = await startRelay(parsed.config, printer);
+  relay = await start(parsed.config);
 } catch (err) {
-  if (!(err instanceof BindError)) throw err;
+  if (!(err instanceof BindError) && !(err instanceof BusError)) throw err;
   process.stderr.write(`error: ${err.message}\n`);
   process.exit(1);
 }
@@ -50,9 +86,9 @@ async function stop(): Promise<void> {
     process.exit(130);
   }
   stopping = true;
-  await relay.shutdown();
+  const summary = await relay.stop();
   printer.flush();
-  process.stderr.write(`${relay.stats.summary(relay.registry.size)}${printer.dropped ? ` console_dropped=${printer.dropped}` : ""}\n`);
+  process.stderr.write(`${summary}${printer.dropped ? ` console_dropped=${printer.dropped}` : ""}\n`);
   // Let stdout finish what it holds, but never hang on a reader that went away.
   await Promise.race([new Promise<void>((done) => process.stdout.write("", () => done())), Bun.sleep(1000)]);
   process.exit(0);

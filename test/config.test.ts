@@ -113,3 +113,30 @@ test("parseSeconds", () => {
   expect(() => parseSeconds("--x", "", 5, 10)).toThrow(ConfigError);
   expect(() => parseSeconds("--x", "NaN", 5, 10)).toThrow(ConfigError);
 });
+
+describe("scale-out flags", () => {
+  test.each<[string[], Record<string, string>, Partial<RelayConfig>]>([
+    [[], {}, { workers: 0, bus: undefined }],
+    [["--workers", "4"], {}, { workers: 4 }],
+    [[], { RELAY_WORKERS: "2" }, { workers: 2 }],
+    [["--bus", "nats://127.0.0.1:4222"], {}, { bus: "nats://127.0.0.1:4222" }],
+    [["--bus", "nats://127.0.0.1"], {}, { bus: "nats://127.0.0.1:4222" }],
+    [["--bus", "nats://[::1]:5000"], {}, { bus: "nats://[::1]:5000" }],
+    [[], { RELAY_BUS: "nats://10.0.0.5:4222" }, { bus: "nats://10.0.0.5:4222" }],
+    [[], { RELAY_BUS: "" }, { bus: undefined }],
+  ])("%p with env %p", (argv, env, want) => {
+    expect(config(argv, env)).toEqual({ ...defaults, ...want });
+  });
+
+  test.each<[string[], RegExp]>([
+    [["--workers=-1"], /--workers: "-1" is not a whole number from 0 to 256/],
+    [["--workers", "257"], /--workers/],
+    [["--bus", "127.0.0.1:4222"], /--bus: "127.0.0.1:4222" is not a NATS server URL like nats:\/\/127.0.0.1:4222/],
+    [["--bus", "http://127.0.0.1:4222"], /--bus/],
+    [["--bus", "nats://127.0.0.1:4222/x"], /--bus/],
+    [["--workers", "2", "--bus", "nats://127.0.0.1:4222"], /--workers and --bus cannot be combined/],
+  ])("refused: %p", (argv, message) => {
+    expect(() => config(argv)).toThrow(ConfigError);
+    expect(() => config(argv)).toThrow(message);
+  });
+});

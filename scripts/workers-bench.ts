@@ -1,0 +1,111 @@
+// Deliveries/s against --workers: the relay without workers, with 1 and with 2, under the C load driver; runs interleaved, medians.
+// usage: bun run scripts/workers-bench.ts [--rounds 5] [--clients 1000] [--senders 10] [--rate 1000] [--duration 3]
+//          [--configs single,w1,w2,single@0,w2@0] [--reference ../shared/reference]
+
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "5" },
+    clients: { type: "string", default: "1000" },
+    senders: { type: "string", default: "10" },
+    rate: { type: "string", default: "1000" },
+    duration: { type: "string", default: "3" },
+    payload: { type: "string", default: "32" },
+    configs: { type: "string", default: "single,w1,w2,single@0,w2@0" },
+    /** Where c_load.c is: shared/ beside the checkout, as in the main repository. */
+    reference: { type: "string", default: "../shared/reference" },
+  },
+});
+const root = resolve(import.meta.dir, "..");
+const work = mkdtempSync(join(tmpdir(), "workers-bench-"));
+const cLoad = join(work, "c_load");
+const built = Bun.spawnSync(["gcc", "-O2", "-o", cLoad, resolve(root, values.reference, "c_load.c"), "-lm"], { stderr: "inherit" });
+if (built.exitCode !== 0) throw new Error("gcc failed for c_load.c");
+
+/** A configuration: relay flags, and whether relay and load are pinned to one core each (`@0`) or float over both. */
+interface Config {
+  readonly label: string;
+  readonly flags: string[];
+  readonly pinned: boolean;
+}
+const known: Record<string, Config> = {
+  single: { label: "no workers (default), unpinned", flags: [], pinned: false },
+  w1: { label: "--workers 1, unpinned", flags: ["--workers", "1"], pinned: false },
+  w2: { label: "--workers 2, unpinned", flags: ["--workers", "2"], pinned: false },
+  "single@0": { label: "no workers, relay on core 0, load on core 1", flags: [], pinned: true },
+  "w2@0": { label: "--workers 2, relay on core 0, load on core 1", flags: ["--workers", "2"], pinned: true },
+};
+const chosen = values.configs.split(",").map((name) => {
+  const c = known[name];
+  if (c === undefined) throw new Error(`unknown config ${name}; known: ${Object.keys(known).join(", ")}`);
+  return [name, c] as const;
+});
+
+interface Result {
+  deliveries_per_s: number;
+  relay_ns_per_delivery: number;
+  loss: number;
+  p50_us: number;
+  p99_us: number;
+}
+
+async function once(config: Config, port: number): Promise<Result> {
+  const pin = (core: number) => (config.pinned ? ["taskset", "-c", String(core)] : []);
+  const relay = Bun.spawn([...pin(0), process.execPath, join(root, "src/server.ts"), "--port", String(port), "--quiet", ...config.flags], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = relay.stdout.getReader();
+  const first = await Promise.race([reader.read(), Bun.sleep(10_000).then(() => ({ value: undefined }))]);
+  if (!first.value) throw new Error(`relay ${config.label} did not start`);
+  void (async () => {
+    while (!(await reader.read()).done); // keep draining
+  })();
+  const load = Bun.spawn([...pin(1), cLoad, "127.0.0.1", String(port), values.clients, values.senders, values.rate, values.duration, values.payload], {
+    env: { ...process.env, RELAY_PID: String(relay.pid) },
+    stdout: "pipe",
+    stderr: "inherit",
+    timeout: 180_000,
+  });
+  const out = await new Response(load.stdout).text();
+  await load.exited;
+  relay.kill("SIGINT");
+  await Promise.race([relay.exited, Bun.sleep(5000).then(() => relay.kill("SIGKILL"))]);
+  return JSON.parse(out.trim()) as Result;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const results = new Map<string, Result[]>(chosen.map(([name]) => [name, []]));
+let port = 42000 + Math.floor(Math.random() * 1000);
+for (let round = 1; round <= Number(values.rounds); round++) {
+  for (const [name, config] of chosen) {
+    const r = await once(config, port++);
+    results.get(name)!.push(r);
+    console.error(`round ${round} ${name}: ${Math.round(r.deliveries_per_s)} deliveries/s, ${Math.round(r.relay_ns_per_delivery)} ns CPU/delivery, loss ${r.loss.toFixed(4)}, p50 ${r.p50_us} µs`);
+  }
+}
+// A shared machine swings between rounds by 2×: the ratio within each round (same minute, same neighbours) is
+// the figure to read; its median is in the "vs" column.
+const baseRuns = results.get(chosen[0]![0])!;
+console.log(`| relay | deliveries/s (median of ${values.rounds}) | vs ${chosen[0]![0]}, median of per-round ratios | relay CPU ns/delivery | relay cores busy | loss | p50 ms |`);
+console.log("|---|---:|---:|---:|---:|---:|---:|");
+for (const [name, config] of chosen) {
+  const rs = results.get(name)!;
+  const m = (key: keyof Result) => median(rs.map((r) => r[key]));
+  const rate = m("deliveries_per_s");
+  const ratio = median(rs.map((r, i) => r.deliveries_per_s / baseRuns[i]!.deliveries_per_s));
+  const cores = median(rs.map((r) => (r.deliveries_per_s * r.relay_ns_per_delivery) / 1e9));
+  console.log(
+    `| ${config.label} | ${Math.round(rate)} | ${ratio.toFixed(2)}× | ${Math.round(m("relay_ns_per_delivery"))} | ${cores.toFixed(2)} | ${m("loss").toFixed(3)} | ${(m("p50_us") / 1000).toFixed(0)} |`,
+  );
+}
+console.log(`\nclients=${values.clients} senders=${values.senders} offered=${values.rate} lines/s duration=${values.duration}s payload=${values.payload}B; c_load is one thread`);

@@ -1,0 +1,236 @@
+// Worker group: N relay threads on one SO_REUSEPORT port; the main thread owns the name index and passes membership on.
+
+import { Worker } from "node:worker_threads";
+import type { RelayConfig } from "./config.ts";
+import { nameKey } from "./names.ts";
+import { BindError, formatEndpoint } from "./relay.ts";
+import type { BufferSizes } from "./sockopt.ts";
+import { RelayStats } from "./stats.ts";
+import type { FromWorker, StatsSnapshot, ToWorker, WorkerData, WorkerReport } from "./worker-messages.ts";
+
+/** A running group of relay workers. */
+export interface WorkerGroup {
+  readonly host: string;
+  readonly port: number;
+  readonly endpoint: string;
+  /** Kernel buffer sizes worker 0 was granted (every worker asks for the same). */
+  readonly buffers: BufferSizes | undefined;
+  /** Workers still running. */
+  readonly live: number;
+  /** Clients in the name index: every worker's registry holds the same ones, give or take messages in flight. */
+  readonly clients: number;
+  /** Each live worker's view, fresh. */
+  reports(): Promise<WorkerReport[]>;
+  /** One worker tells every client the server is shutting down; all drain (up to `graceMs`) and stop. */
+  shutdown(graceMs?: number): Promise<WorkerReport[]>;
+  /**
+   * Stops worker `index` without a word, as a crash would. The kernel then hashes its clients to the others,
+   * which know them already. For tests of exactly that.
+   */
+  kill(index: number): Promise<void>;
+}
+
+/** Where workers' console output goes: whole lines, in chunks. */
+export type ConsoleWriter = (chunk: Uint8Array) => void;
+
+/** Gossip often enough that a timeout is late by a small fraction of the idle timeout, and at most every second. */
+function gossipPeriodMs(idleTimeoutMs: number): number {
+  return idleTimeoutMs === 0 ? 1000 : Math.min(1000, Math.max(5, idleTimeoutMs / 8));
+}
+
+interface Entry {
+  readonly name: string;
+  readonly key: string;
+}
+
+/**
+ * Starts `config.workers` relay threads on one port. Worker 0 binds first (so `--port 0` picks one port for all),
+ * then the others join its SO_REUSEPORT group. Throws BindError when the port cannot be bound.
+ */
+export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWriter = () => {}, log: (line: string) => void = () => {}): Promise<WorkerGroup> {
+  const gossipMs = gossipPeriodMs(config.idleTimeoutMs);
+  const workers = new Map<number, Worker>();
+  // The name index: the single owner of who is called what. Workers admit optimistically; the first claim here wins.
+  const byAddress = new Map<string, Entry>();
+  const byName = new Map<string, string>();
+  const replies = new Map<number, (report: WorkerReport) => void>();
+  const closedReports = new Map<number, (report: WorkerReport) => void>();
+  let nextId = 1;
+  let sweeper = 0;
+  let stopping = false;
+
+  const send = (index: number, message: ToWorker) => workers.get(index)?.postMessage(message);
+  const others = (from: number, message: ToWorker) => {
+    for (const index of workers.keys()) if (index !== from) send(index, message);
+  };
+
+  function onMessage(from: number, message: FromWorker): void {
+    switch (message.t) {
+      case "join": {
+        const at = addressKey(message.address, message.port);
+        const key = nameKey(message.name);
+        const holder = byName.get(key);
+        if (holder !== undefined && holder !== at) return send(from, { t: "evict", name: message.name, address: message.address, port: message.port });
+        const previous = byAddress.get(at);
+        if (previous !== undefined) byName.delete(previous.key);
+        byAddress.set(at, { name: message.name, key });
+        byName.set(key, at);
+        return others(from, message);
+      }
+      case "leave": {
+        const at = addressKey(message.address, message.port);
+        const entry = byAddress.get(at);
+        if (entry === undefined || entry.key !== nameKey(message.name)) return;
+        byAddress.delete(at);
+        byName.delete(entry.key);
+        return others(from, message);
+      }
+      case "rename": {
+        const at = addressKey(message.address, message.port);
+        const entry = byAddress.get(at);
+        if (entry === undefined) return; // its join lost, and the worker has been told to evict it
+        const key = nameKey(message.name);
+        const holder = byName.get(key);
+        if (holder !== undefined && holder !== at) {
+          return send(from, { t: "revert", name: message.name, oldName: entry.name, address: message.address, port: message.port });
+        }
+        byName.delete(entry.key);
+        byAddress.set(at, { name: message.name, key });
+        byName.set(key, at);
+        send(from, { t: "granted", name: message.name, address: message.address, port: message.port });
+        return others(from, message);
+      }
+      case "seen":
+        return others(from, message);
+      case "console":
+        return writeConsole(message.chunk);
+      case "report":
+        replies.get(message.id)?.(message.report);
+        replies.delete(message.id);
+        return;
+      case "closed":
+        closedReports.get(from)?.(message.report);
+        return;
+      case "bound":
+      case "failed":
+        return; // handled while starting
+    }
+  }
+
+  function spawn(index: number, port: number): Promise<{ port: number; buffers: BufferSizes | undefined }> {
+    const data: WorkerData = { index, config: { ...config, port }, sweeper: index === 0, gossipMs };
+    const worker = new Worker(new URL("./worker-main.ts", import.meta.url), { workerData: data });
+    workers.set(index, worker);
+    return new Promise((resolve, reject) => {
+      let started = false;
+      worker.on("message", (message: FromWorker) => {
+        if (!started && message.t === "bound") {
+          started = true;
+          resolve({ port: message.port, buffers: message.buffers });
+        } else if (!started && message.t === "failed") {
+          started = true;
+          reject(new BindError(message.message));
+        } else onMessage(index, message);
+      });
+      worker.on("error", (err: Error) => log(`[SERVER] worker ${index} failed: ${err.message}`));
+      worker.on("exit", (code) => {
+        workers.delete(index);
+        if (!started) {
+          started = true;
+          reject(new Error(`worker ${index} exited with code ${code} before binding`));
+        }
+        if (!stopping) onLost(index, code);
+      });
+    });
+  }
+
+  // A worker gone: the kernel rehashes its clients over the remaining sockets, whose registries know them already.
+  function onLost(index: number, code: number): void {
+    log(`[SERVER] worker ${index} stopped (exit code ${code}); ${workers.size} left, and they serve its clients`);
+    if (index === sweeper && workers.size > 0) {
+      sweeper = Math.min(...workers.keys());
+      send(sweeper, { t: "sweeper" });
+    }
+  }
+
+  async function stopAll(): Promise<void> {
+    stopping = true;
+    await Promise.all([...workers.values()].map((w) => w.terminate()));
+    workers.clear();
+  }
+
+  let first: { port: number; buffers: BufferSizes | undefined };
+  try {
+    first = await spawn(0, config.port);
+    await Promise.all(Array.from({ length: config.workers - 1 }, (_, i) => spawn(i + 1, first.port)));
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  function ask(index: number): Promise<WorkerReport> {
+    const id = nextId++;
+    return new Promise((resolve) => {
+      replies.set(id, resolve);
+      send(index, { t: "report", id });
+    });
+  }
+
+  return {
+    host: config.host,
+    port: first.port,
+    endpoint: formatEndpoint(config.host, first.port),
+    buffers: first.buffers,
+    get live() {
+      return workers.size;
+    },
+    get clients() {
+      return byAddress.size;
+    },
+    reports: () => Promise.all([...workers.keys()].map(ask)),
+    async shutdown(graceMs = 2000) {
+      stopping = true;
+      const announcer = Math.min(...workers.keys());
+      const done = [...workers.keys()].map(
+        (index) =>
+          new Promise<WorkerReport>((resolve) => {
+            closedReports.set(index, resolve);
+            send(index, { t: "shutdown", announce: index === announcer, graceMs });
+          }),
+      );
+      const reports = await Promise.race([Promise.all(done), Bun.sleep(graceMs + 3000).then(() => [] as WorkerReport[])]);
+      await stopAll();
+      return reports;
+    },
+    async kill(index) {
+      const worker = workers.get(index);
+      if (worker === undefined) return;
+      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      await worker.terminate();
+      await exited;
+    },
+  };
+}
+
+/** The counters of several workers, added up, for the one-line summary. */
+export function totalStats(reports: readonly WorkerReport[]): RelayStats {
+  const total = new RelayStats();
+  const counters = total as unknown as Record<string, number | Record<string, number>>;
+  for (const { stats } of reports) addInto(counters, stats);
+  return total;
+}
+
+function addInto(into: Record<string, number | Record<string, number>>, from: StatsSnapshot): void {
+  for (const [name, value] of Object.entries(from)) {
+    const mine = into[name];
+    if (typeof value === "number" && typeof mine === "number") into[name] = mine + value;
+    else if (typeof value === "object" && typeof mine === "object") {
+      for (const [reason, n] of Object.entries(value)) mine[reason] = (mine[reason] ?? 0) + n;
+    }
+  }
+}
+
+// "|" cannot occur in an IP literal, so address and port cannot run together ambiguously.
+function addressKey(address: string, port: number): string {
+  return `${address}|${port}`;
+}
