@@ -26,14 +26,17 @@ async function joinVerified(port: number, name: string): Promise<Peer> {
   return p;
 }
 
-function hostile(mode: "flood" | "junk", port: number, ms: number) {
-  return Bun.spawn([bun, "test/fixtures/flood.ts", mode, String(port), String(ms), String(JUNK_SOCKETS)], { cwd: root, stdout: "pipe", stderr: "pipe" });
+// pauseMs 0 = as fast as the sender can; the junk test paces itself (~100 000 a second at most) because it is
+// about hostile content, not overload: a sender faster than the relay fills its socket buffer, and then the
+// kernel drops legit datagrams as blindly as junk. The flood test and the SIGINT test below are about overload.
+function hostile(mode: "flood" | "junk", port: number, ms: number, pauseMs = 0) {
+  return Bun.spawn([bun, "test/fixtures/flood.ts", mode, String(port), String(ms), String(JUNK_SOCKETS), String(pauseMs)], { cwd: root, stdout: "pipe", stderr: "pipe" });
 }
 
 test("junk from hundreds of sources: memory stays bounded, legit clients are served, shutdown is clean", async () => {
   const server = await spawnServer(["--quiet", "--verify-address", "on"]);
   const peers: Peer[] = [];
-  const junk = hostile("junk", server.port, JUNK_MS);
+  const junk = hostile("junk", server.port, JUNK_MS, 2);
   try {
     peers.push(await joinVerified(server.port, "alice"), await joinVerified(server.port, "bob"));
     await Bun.sleep(300); // the junk senders are bound and sending
@@ -52,7 +55,7 @@ test("junk from hundreds of sources: memory stays bounded, legit clients are ser
     // The junk spent --unknown-rate-total every second, so newcomers waited; once it stops they join at once.
     await Bun.sleep(1000);
     peers.push(await joinVerified(server.port, "carol"));
-    expect(sent).toBeGreaterThan(50_000);
+    expect(sent).toBeGreaterThan(20_000);
     expect(peak - rssBefore).toBeLessThan(MAX_RSS_GROWTH_BYTES);
 
     const { code, stderr } = await server.stop("SIGINT", 5000);
