@@ -24,6 +24,9 @@ const HOST = "127.0.0.1";
 /** Vanished clients are swept after this long, so the soak sees timeouts and remembered names churn. */
 const IDLE_TIMEOUT_MS = 20_000;
 const TICK_MS = 100;
+/** An unanswered join is retried this often, and given up (socket replaced) after JOIN_GIVE_UP_MS. */
+const JOIN_RETRY_MS = 2000;
+const JOIN_GIVE_UP_MS = 10_000;
 const HEADER = ["t (s)", "RSS (MiB)", "heap (MiB)", "clients", "remembered", "joins", "leaves", "timeouts", "lines", "deliveries", "challenges", "drops"];
 
 if (values.role === "load") await runLoad(Number(values.port), minutes * 60_000);
@@ -45,8 +48,12 @@ async function runRelay(): Promise<void> {
   };
   sample();
   const timer = setInterval(sample, Number(values.every) * 1000);
-  await load.exited;
+  const loadExit = await load.exited;
   clearInterval(timer);
+  if (loadExit !== 0) {
+    console.error(`soak: the load process failed (exit ${loadExit})`);
+    process.exit(1);
+  }
   await Bun.sleep(500); // the load's farewell /quit datagrams
   sample();
   await relay.shutdown();
@@ -87,9 +94,6 @@ interface SoakClient {
   askedAtMs: number;
 }
 
-/** An unanswered join is retried this often, and given up (socket replaced) after JOIN_GIVE_UP_MS. */
-const JOIN_RETRY_MS = 2000;
-const JOIN_GIVE_UP_MS = 10_000;
 
 /** Clients join (answering challenges), chat about a line a second, run commands, leave, vanish, flood; junk flies. */
 async function runLoad(port: number, durationMs: number): Promise<void> {
