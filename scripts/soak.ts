@@ -127,7 +127,8 @@ async function runLoad(port: number, durationMs: number): Promise<void> {
   const drop = (i: number, quit: boolean) => {
     const c = pool[i]!;
     if (quit) c.socket.send("/quit", port, HOST);
-    c.socket.close();
+    // Bun may still hold the /quit in user space: closing in this tick would lose it (the terminal client waits too).
+    setTimeout(() => c.socket.close(), 0);
     pool[i] = pool[pool.length - 1]!;
     pool.pop();
   };
@@ -161,5 +162,6 @@ async function runLoad(port: number, durationMs: number): Promise<void> {
   }
   for (let i = pool.length - 1; i >= 0; i--) drop(i, true);
   for (const s of junkSockets) s.close();
+  await Bun.sleep(200);
   process.exit(0);
 }
