@@ -95,7 +95,7 @@ interface SoakClient {
 }
 
 
-/** Clients join (answering challenges), chat about a line a second, run commands, leave, vanish, flood; junk flies. */
+/** Clients join (answering challenges), chat, run commands, leave, vanish, flood; junk flies. */
 async function runLoad(port: number, durationMs: number): Promise<void> {
   const decoder = new TextDecoder();
   const pool: SoakClient[] = [];
@@ -149,11 +149,13 @@ async function runLoad(port: number, durationMs: number): Promise<void> {
         else if (now - c.askedAtMs > JOIN_RETRY_MS) c.socket.send(c.name, port, HOST);
         continue;
       }
+      // Per 100 ms tick: a line every 10 s, /who every 200 s, leave within ~50 s, vanish within ~100 s.
+      // Every line reaches every client in this one process: 300 clients at this rate is ~9000 deliveries a second.
       const r = Math.random();
-      if (r < 0.1) c.socket.send(line, port, HOST);
-      else if (r < 0.1005) c.socket.send("/who", port, HOST);
-      else if (r < 0.1025) drop(i, true); // leaves
-      else if (r < 0.1035) drop(i, false); // vanishes: the idle sweep will time it out
+      if (r < 0.01) c.socket.send(line, port, HOST);
+      else if (r < 0.0105) c.socket.send("/who", port, HOST);
+      else if (r < 0.0125) drop(i, true); // leaves
+      else if (r < 0.0135) drop(i, false); // vanishes: the idle sweep will time it out
     }
     // Every 10 s one client floods 500 lines at once (its bucket lets --burst through).
     if (tick % 100 === 0 && pool[0]?.joined) for (let k = 0; k < 500; k++) pool[0].socket.send(line, port, HOST);
