@@ -26,7 +26,7 @@ async function joinVerified(port: number, name: string): Promise<Peer> {
   return p;
 }
 
-// pauseMs 0 = as fast as the sender can; the junk test paces itself (~100 000 a second at most) because it is
+// pauseMs 0 = as fast as the sender can; the junk test paces itself (256 every 2 ms, at most ~128 000 a second) because it is
 // about hostile content, not overload: a sender faster than the relay fills its socket buffer, and then the
 // kernel drops legit datagrams as blindly as junk. The flood test and the SIGINT test below are about overload.
 function hostile(mode: "flood" | "junk", port: number, ms: number, pauseMs = 0) {
