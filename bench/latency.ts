@@ -26,7 +26,7 @@ interface Rig {
 let rig: Promise<Rig> | undefined;
 
 async function openRig(count: number): Promise<Rig> {
-  const relay = await startRelay({ ...defaults, port: 0, quiet: true });
+  const relay = await startRelay({ ...defaults, port: 0, quiet: true, rateLimitPerSecond: 0 });
   try {
     return { relay, recipients: await Recipients.spawn(count), lines: 0 };
   } catch (err) {

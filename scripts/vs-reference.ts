@@ -40,7 +40,7 @@ interface Result {
 
 const relays = {
   c: (port: number) => [cRelay, String(port)],
-  bun: (port: number) => [process.execPath, join(root, "src/server.ts"), "--port", String(port), "--quiet"],
+  bun: (port: number) => [process.execPath, join(root, "src/server.ts"), "--port", String(port), "--quiet", "--rate-limit", "0"],
 } as const;
 
 async function once(kind: keyof typeof relays, port: number): Promise<Result> {

@@ -4,8 +4,9 @@ import { isUtf8 } from "node:buffer";
 import { type Command, CommandKind, parseCommand, splitRecipient } from "./commands.ts";
 import type { RelayConfig } from "./config.ts";
 import type { FanOut } from "./fanout.ts";
-import type { Membership } from "./membership.ts";
 import { cleanName, NameProblem, nameKey, nameProblem, refusalText } from "./names.ts";
+import type { WindowCounter } from "./limits.ts";
+import type { Membership } from "./membership.ts";
 import { COMMAND_BYTE, commandSyntax, encode, encodeJoin, nameRefusal, notice } from "./protocol.ts";
 import type { Client, Registry } from "./registry.ts";
 import { RememberedNames } from "./remembered.ts";
@@ -27,6 +28,10 @@ export interface ChatDeps {
   readonly onLine: (client: Client, payload: Uint8Array, truncated: boolean) => void;
   /** A chat line from a registered client, never taken for a command (`//text`). */
   readonly relayText: (client: Client, payload: Uint8Array, truncated: boolean) => void;
+  /** Joins a second, per source IP and in total (--join-rate, --join-rate-total). */
+  readonly joins: WindowCounter;
+  /** Whether --max-fanout-rate leaves room to broadcast a line to everyone now. */
+  readonly mayBroadcast: () => boolean;
 }
 
 /** Per sweep, timeouts announced by name; beyond that one summary, so a mass timeout is not N² notices. */
@@ -58,30 +63,54 @@ export class Chat {
    * its datagram handled as usual; from anyone else, it is a name to try.
    */
   admit(payload: Uint8Array, port: number, address: string, truncated: boolean, nowMs: number): void {
-    const { registry, stats, config } = this.deps;
     const returning = this.remembered.take(address, port, nowMs);
     if (returning !== undefined) {
       this.readmit(returning, payload, port, address, truncated, nowMs);
       return;
     }
-    if (registry.size >= config.maxClients) {
-      stats.drops.server_full++;
-      this.deps.fanOut.sendTo(this.full, port, address);
-      return;
-    }
+    const name = this.screenName(payload, port, address, truncated);
+    if (name !== undefined) this.join(name, port, address, nowMs);
+  }
+
+  /**
+   * Whether a new address may join under the name in `payload`: the name, or undefined after telling the
+   * sender why not (full, or a name rule; nothing for an empty datagram).
+   */
+  screenName(payload: Uint8Array, port: number, address: string, truncated: boolean): string | undefined {
+    const { config } = this.deps;
+    if (this.isFull(port, address)) return undefined;
     if (truncated) return this.refuseName(nameRefusal.tooLong(config.maxNameChars), port, address);
     if (!isUtf8(payload)) return this.refuseName(nameRefusal.invalidUtf8, port, address);
-    const name = cleanName(this.decoder.decode(payload));
+    return this.screenText(this.decoder.decode(payload), port, address);
+  }
+
+  /** `screenName` for a name already decoded. */
+  screenText(raw: string, port: number, address: string): string | undefined {
+    const { stats, config } = this.deps;
+    if (this.isFull(port, address)) return undefined;
+    const name = cleanName(raw);
     const problem = nameProblem(name, config.maxNameChars);
     if (problem === NameProblem.empty) {
       stats.drops.empty++;
-      return;
+      return undefined;
     }
     const why = problem !== undefined ? refusalText(problem, config.maxNameChars) : this.isTaken(name) ? nameRefusal.taken(name) : undefined;
     if (why !== undefined) return this.refuseName(why, port, address);
-    const join = encodeJoin(name);
-    if (join.length > config.maxDatagramBytes) return this.refuseName(nameRefusal.tooLong(config.maxNameChars), port, address);
-    this.join(name, join, port, address, nowMs);
+    if (encodeJoin(name).length > config.maxDatagramBytes) return this.refuseName(nameRefusal.tooLong(config.maxNameChars), port, address);
+    return name;
+  }
+
+  /** The name a timed-out client at this address would return under, without forgetting it. */
+  rememberedName(address: string, port: number, nowMs: number): string | undefined {
+    return this.remembered.peek(address, port, nowMs);
+  }
+
+  /** Joins an address that proved it receives there (address validation) under `name`, checked again here. */
+  joinVerified(name: string, port: number, address: string, nowMs: number): void {
+    const returning = this.remembered.take(address, port, nowMs);
+    const checked = this.screenText(name, port, address);
+    if (checked === undefined) return;
+    if (this.join(checked, port, address, nowMs) === undefined && returning !== undefined) this.remembered.remember(address, port, returning, nowMs);
   }
 
   /** A datagram starting with "/" from a registered client. */
@@ -232,11 +261,15 @@ export class Chat {
   }
 
   private action(client: Client, action: string): void {
-    const { fanOut, config, printer } = this.deps;
+    const { fanOut, config, printer, stats } = this.deps;
     const frame = encode(notice.action(client.name, action));
     if (frame.length > config.maxDatagramBytes) {
       const overhead = frame.length - encode(action).length;
       return this.tooLong(client, config.maxDatagramBytes - overhead);
+    }
+    if (!this.deps.mayBroadcast()) {
+      stats.drops.fanout_limited++;
+      return;
     }
     if (config.echo) fanOut.broadcast(frame);
     else fanOut.broadcastExcept(frame, client);
@@ -244,13 +277,11 @@ export class Chat {
   }
 
   private readmit(name: string, payload: Uint8Array, port: number, address: string, truncated: boolean, nowMs: number): void {
-    const { registry, stats, fanOut, config } = this.deps;
+    const { stats, fanOut } = this.deps;
     // Leaving while away: just forget the name, nobody needs a join and a leave.
     if (payload[0] === COMMAND_BYTE && isUtf8(payload) && parseCommand(this.decoder.decode(payload.subarray(0, lineEnd(payload)))).kind === CommandKind.quit) return;
-    if (registry.size >= config.maxClients) {
-      stats.drops.server_full++;
+    if (this.isFull(port, address)) {
       this.remembered.remember(address, port, name, nowMs);
-      fanOut.sendTo(this.full, port, address);
       return;
     }
     if (this.isTaken(name)) {
@@ -258,12 +289,19 @@ export class Chat {
       fanOut.sendTo(encode(notice.nameTakenWhileAway(name)), port, address);
       return;
     }
-    const client = this.join(name, encodeJoin(name), port, address, nowMs);
-    this.deps.onLine(client, payload, truncated);
+    const client = this.join(name, port, address, nowMs);
+    if (client === undefined) this.remembered.remember(address, port, name, nowMs);
+    else this.deps.onLine(client, payload, truncated);
   }
 
-  private join(name: string, join: Uint8Array, port: number, address: string, nowMs: number): Client {
-    const { registry, stats, fanOut, printer } = this.deps;
+  // Undefined when --join-rate or --join-rate-total is spent this second: dropped unanswered, the client retries.
+  private join(name: string, port: number, address: string, nowMs: number): Client | undefined {
+    const { registry, stats, fanOut, printer, joins } = this.deps;
+    if (!joins.allow(address, nowMs)) {
+      stats.drops.join_limited++;
+      return undefined;
+    }
+    const join = encodeJoin(name);
     const client = registry.add(name, address, port, nowMs);
     stats.joins++;
     this.deps.membership?.joined(client);
@@ -310,9 +348,17 @@ export class Chat {
     return this.deps.registry.findByName(name) !== undefined || this.deps.membership?.heldElsewhere(name) === true;
   }
 
-  private refuseName(why: string, port: number, address: string): void {
+  private isFull(port: number, address: string): boolean {
+    if (this.deps.registry.size < this.deps.config.maxClients) return false;
+    this.deps.stats.drops.server_full++;
+    this.deps.fanOut.sendTo(this.full, port, address);
+    return true;
+  }
+
+  private refuseName(why: string, port: number, address: string): undefined {
     this.deps.stats.drops.name_refused++;
     this.deps.fanOut.sendTo(encode(notice.nameRefused(why)), port, address);
+    return undefined;
   }
 
   private tooLong(client: Client, maxTextBytes: number): void {

@@ -2,6 +2,7 @@
 
 import { ConfigError, parseFlags, parseHost, parseInteger, parseSeconds, parseSwitch } from "./flags.ts";
 import { longestNameNoticeBytes, MAX_UDP_PAYLOAD } from "./protocol.ts";
+import { isLoopback, VerifyMode } from "./verify.ts";
 
 export { ConfigError, parseHost, parseInteger, parseSeconds, parseSwitch } from "./flags.ts";
 
@@ -37,7 +38,31 @@ export interface RelayConfig {
   readonly bus: string | undefined;
   /** A node's presence entries in the mesh expire this long after its last refresh (a crashed node's names free up). */
   readonly presenceTtlMs: number;
+  /** Datagrams a second a registered client may send on average; 0 = no per-source limit of any kind. */
+  readonly rateLimitPerSecond: number;
+  /** Datagrams a registered client may send at once, above the average. */
+  readonly burst: number;
+  /** Joins a second from one source IP (a per-source limit: off with rate limit 0). */
+  readonly joinsPerIpPerSecond: number;
+  /** Joins a second from everyone; 0 = no cap. */
+  readonly joinsPerSecond: number;
+  /** Datagrams a second from unregistered addresses of one /24 or /64 (per-source: off with rate limit 0). */
+  readonly unknownPerPrefixPerSecond: number;
+  /** Datagrams a second from unregistered addresses, all together; 0 = no cap. */
+  readonly unknownPerSecond: number;
+  /** Whether a new address must prove it receives at its source address before it may join. */
+  readonly verifyAddress: VerifyMode;
+  /** How often the join-code secret changes; a code lives one to two windows. */
+  readonly verifyWindowMs: number;
+  /** Deliveries a second the relay's chat lines may cause, 0 = no cap; `auto` = none on loopback, LAN_FANOUT_PER_SECOND otherwise. */
+  readonly maxFanoutPerSecond: number | "auto";
 }
+
+/**
+ * The `auto` fan-out cap for a non-loopback bind: at ~150-byte frames about 300 Mbit/s, a third of a gigabit
+ * LAN, and far above any human chat (100 people typing a line a second each is 10 000 deliveries a second).
+ */
+export const LAN_FANOUT_PER_SECOND = 250_000;
 
 export const defaults: RelayConfig = Object.freeze({
   host: "127.0.0.1",
@@ -59,6 +84,18 @@ export const defaults: RelayConfig = Object.freeze({
   workers: 0,
   bus: undefined,
   presenceTtlMs: 15_000,
+  // A person types a line a second at most; 30 at once covers a pasted paragraph.
+  rateLimitPerSecond: 10,
+  burst: 30,
+  // The load generator's 10 000 clients come from one address: 10 s of joins at 1000 a second.
+  joinsPerIpPerSecond: 1000,
+  joinsPerSecond: 2000,
+  // With address validation a join is two datagrams (name, then code and name): still 10 s for 10 000.
+  unknownPerPrefixPerSecond: 2000,
+  unknownPerSecond: 20_000,
+  verifyAddress: VerifyMode.auto,
+  verifyWindowMs: 60_000,
+  maxFanoutPerSecond: "auto",
 });
 
 /** Most worker threads: more than cores only adds context switches; this bound just catches typos. */
@@ -88,6 +125,22 @@ Options (each also from the environment variable shown):
                        (RELAY_MAX_CLIENTS; default ${defaults.maxClients})
   --workers N          N worker threads share the port (SO_REUSEPORT), 0 = none (RELAY_WORKERS; default 0)
   --bus URL            join a relay mesh over NATS, e.g. nats://127.0.0.1:4222 (RELAY_BUS; default none)
+
+Abuse limits (docs/hardening.md says when each matters):
+  --rate-limit N       datagrams a second per client, on average (RELAY_RATE_LIMIT; default ${defaults.rateLimitPerSecond});
+                       excess is dropped and the sender told to slow down. 0 = no per-source limit at all
+                       (this one, --join-rate, --unknown-rate): for benchmarks and LAN stress tests
+  --burst N            datagrams a client may send at once above the average (RELAY_BURST; default ${defaults.burst})
+  --join-rate N        joins a second per source IP (RELAY_JOIN_RATE; default ${defaults.joinsPerIpPerSecond})
+  --join-rate-total N  joins a second from everyone, 0 = no cap (RELAY_JOIN_RATE_TOTAL; default ${defaults.joinsPerSecond})
+  --unknown-rate N     datagrams a second from unregistered addresses per /24 or /64; beyond, dropped
+                       unanswered (RELAY_UNKNOWN_RATE; default ${defaults.unknownPerPrefixPerSecond})
+  --unknown-rate-total N  the same, all sources together, 0 = no cap (RELAY_UNKNOWN_RATE_TOTAL; default ${defaults.unknownPerSecond})
+  --verify-address M   on|off|auto: a new address must echo a code before it joins, so a spoofed source
+                       cannot make the relay flood a victim (RELAY_VERIFY_ADDRESS; default auto = on unless
+                       bound to loopback)
+  --max-fanout-rate N  deliveries a second chat lines may cause, 0 = no cap (RELAY_MAX_FANOUT_RATE;
+                       default auto = none on loopback, ${LAN_FANOUT_PER_SECOND} otherwise)
   -h, --help           this text
 `;
 
@@ -105,6 +158,14 @@ const options = {
   "max-clients": { type: "string" },
   workers: { type: "string" },
   bus: { type: "string" },
+  "rate-limit": { type: "string" },
+  burst: { type: "string" },
+  "join-rate": { type: "string" },
+  "join-rate-total": { type: "string" },
+  "unknown-rate": { type: "string" },
+  "unknown-rate-total": { type: "string" },
+  "verify-address": { type: "string" },
+  "max-fanout-rate": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -135,6 +196,15 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     workers: parseInteger("--workers", values.workers ?? env.RELAY_WORKERS, defaults.workers, 0, MAX_WORKERS),
     bus: parseBus(values.bus ?? env.RELAY_BUS),
     presenceTtlMs: defaults.presenceTtlMs,
+    rateLimitPerSecond: parseInteger("--rate-limit", values["rate-limit"] ?? env.RELAY_RATE_LIMIT, defaults.rateLimitPerSecond, 0, 1_000_000),
+    burst: parseInteger("--burst", values.burst ?? env.RELAY_BURST, defaults.burst, 1, 1_000_000),
+    joinsPerIpPerSecond: parseInteger("--join-rate", values["join-rate"] ?? env.RELAY_JOIN_RATE, defaults.joinsPerIpPerSecond, 1, 1_000_000),
+    joinsPerSecond: parseInteger("--join-rate-total", values["join-rate-total"] ?? env.RELAY_JOIN_RATE_TOTAL, defaults.joinsPerSecond, 0, 1_000_000),
+    unknownPerPrefixPerSecond: parseInteger("--unknown-rate", values["unknown-rate"] ?? env.RELAY_UNKNOWN_RATE, defaults.unknownPerPrefixPerSecond, 1, 1_000_000),
+    unknownPerSecond: parseInteger("--unknown-rate-total", values["unknown-rate-total"] ?? env.RELAY_UNKNOWN_RATE_TOTAL, defaults.unknownPerSecond, 0, 10_000_000),
+    verifyAddress: parseVerifyMode(values["verify-address"] ?? env.RELAY_VERIFY_ADDRESS),
+    verifyWindowMs: defaults.verifyWindowMs,
+    maxFanoutPerSecond: parseFanoutRate(values["max-fanout-rate"] ?? env.RELAY_MAX_FANOUT_RATE),
   };
   if (config.workers > 0 && config.bus !== undefined) {
     throw new ConfigError("--workers and --bus cannot be combined yet: run one relay per host on the bus, or workers without it");
@@ -147,6 +217,24 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     );
   }
   return { help: false, config: Object.freeze(config) };
+}
+
+/** The delivery cap a relay with this config applies, resolving `auto` by the bind address; 0 = none. */
+export function fanoutCap(config: Pick<RelayConfig, "host" | "maxFanoutPerSecond">): number {
+  if (config.maxFanoutPerSecond !== "auto") return config.maxFanoutPerSecond;
+  return isLoopback(config.host) ? 0 : LAN_FANOUT_PER_SECOND;
+}
+
+function parseVerifyMode(value: string | undefined): VerifyMode {
+  if (value === undefined) return defaults.verifyAddress;
+  const v = value.trim().toLowerCase();
+  if (v === VerifyMode.on || v === VerifyMode.off || v === VerifyMode.auto) return v;
+  throw new ConfigError(`--verify-address: "${value}" is not one of on, off, auto`);
+}
+
+function parseFanoutRate(value: string | undefined): number | "auto" {
+  if (value === undefined || value.trim().toLowerCase() === "auto") return "auto";
+  return parseInteger("--max-fanout-rate", value, 0, 0, 1_000_000_000);
 }
 
 /** A NATS server URL, `nats://host[:port]`, normalised with the port spelt out; undefined when absent or empty. */

@@ -65,6 +65,9 @@ export const notice = {
   nameRefused: (why: string) => `${SERVER_TAG} Name refused: ${why}. Send another name.`,
   nickRefused: (why: string) => `${SERVER_TAG} Name refused: ${why}.`,
   moreTimedOut: (count: number) => `${SERVER_TAG} ${count} more clients timed out.`,
+  /** Address validation: `reply` is the exact text to send back (`CODE NAME`, see verify.ts). */
+  challenge: (reply: string) => `${SERVER_TAG} Reply with ${reply} to join.`,
+  slowDown: `${SERVER_TAG} Slow down.`,
 } as const;
 
 /** Why a name was refused, as the `nameRefused` notice words it. */
@@ -85,7 +88,7 @@ export const nameRefusal = {
  */
 export function longestNameNoticeBytes(maxNameChars: number): number {
   const name = "\u{10000}".repeat(maxNameChars); // 4 bytes a character: the worst case
-  const longest = [notice.renamed(name, name), notice.timedOutYou(name, 604_800), notice.nameTakenWhileAway(name), notice.nameRefused(nameRefusal.taken(name))];
+  const longest = [notice.renamed(name, name), notice.timedOutYou(name, 604_800), notice.nameTakenWhileAway(name), notice.nameRefused(nameRefusal.taken(name)), notice.challenge(`XXXX-XXXX ${name}`)];
   let bytes = 0;
   for (const text of longest) bytes = Math.max(bytes, utf8.encode(text).length);
   for (const text of notice.help) bytes = Math.max(bytes, utf8.encode(text).length);

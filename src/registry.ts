@@ -1,10 +1,11 @@
 // The client registry: who is registered, looked up by source address, and the packet arrays fan-out sends over.
 
+import type { Bucket } from "./limits.ts";
 import { nameKey } from "./names.ts";
 import { encodePrefix } from "./protocol.ts";
 
 /** One registered client. Everything the hot path needs is computed once, at join (or rename) time. */
-export interface Client {
+export interface Client extends Bucket {
   /** Changed only by `Registry.rename`, which keeps the name index and the prefix in step. */
   name: string;
   readonly address: string;
@@ -62,7 +63,18 @@ export class Registry {
 
   /** Registers a client; the caller has checked that the address is new and the name acceptable and free. */
   add(name: string, address: string, port: number, nowMs: number): Client {
-    const client: Client = { name, address, port, prefix: encodePrefix(name), slot: this.clients.length, lastSeenMs: nowMs };
+    // A newcomer's bucket is full (Infinity clamps to the burst on first use); it was never told to slow down.
+    const client: Client = {
+      name,
+      address,
+      port,
+      prefix: encodePrefix(name),
+      slot: this.clients.length,
+      lastSeenMs: nowMs,
+      tokens: Number.POSITIVE_INFINITY,
+      tokensAtMs: nowMs,
+      slowNoticeMs: Number.NEGATIVE_INFINITY,
+    };
     this.clients.push(client);
     const chunks = this.chunks;
     let last = chunks[chunks.length - 1];

@@ -2,8 +2,10 @@
 
 import { isUtf8 } from "node:buffer";
 import { Chat } from "./chat.ts";
-import type { RelayConfig } from "./config.ts";
+import { fanoutCap, type RelayConfig } from "./config.ts";
 import { FanOut } from "./fanout.ts";
+import { Gate } from "./gate.ts";
+import { DeliveryBudget, takeToken, WindowCounter } from "./limits.ts";
 import type { Membership } from "./membership.ts";
 import type { LinePrinter } from "./printer.ts";
 import { COMMAND_BYTE, encode, notice } from "./protocol.ts";
@@ -12,6 +14,9 @@ import { type BufferSizes, setBufferSizes } from "./sockopt.ts";
 import { type LineSink, teeLines } from "./sink.ts";
 import { RelayStats } from "./stats.ts";
 import { checkText, lineEnd, TextCheck } from "./text.ts";
+
+/** A client over its rate hears "Slow down." at most this often. */
+const SLOW_NOTICE_INTERVAL_MS = 1000;
 
 /** A running relay. */
 export interface Relay {
@@ -87,6 +92,13 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   const sink = teeLines(console_, options.lines);
   const controlNotice = encode(notice.controlChars);
   const utf8Notice = encode(notice.invalidUtf8);
+  const slowNotice = encode(notice.slowDown);
+  // --rate-limit 0 lifts every per-source limit: this bucket, joins per IP, unknown datagrams per prefix.
+  const perSource = config.rateLimitPerSecond > 0;
+  const tokensPerMs = config.rateLimitPerSecond / 1000;
+  const burst = config.burst;
+  const maxFanout = fanoutCap(config);
+  const deliveryBudget = maxFanout > 0 ? new DeliveryBudget(maxFanout) : undefined;
   // A coarse clock for last-seen times: reading the real one per datagram costs more than it tells.
   // It ticks at most every 250 ms, and finer for short idle timeouts so they stay accurate to ~1/8.
   const idleMs = config.idleTimeoutMs;
@@ -119,7 +131,10 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   const fanOut = new FanOut(socket, registry, stats, maxDatagram, config.sendQueuePackets);
   fan = fanOut;
 
-  const chat = new Chat({ config, registry, fanOut, stats, printer: sink, membership: options.membership, onLine, relayText });
+  const joins = new WindowCounter(perSource ? config.joinsPerIpPerSecond : 0, config.joinsPerSecond);
+  const mayBroadcast = () => deliveryBudget === undefined || deliveryBudget.take(registry.size, nowMs);
+  const chat = new Chat({ config, registry, fanOut, stats, printer: sink, membership: options.membership, onLine, relayText, joins, mayBroadcast });
+  const gate = new Gate(config, chat, fanOut, stats);
   // The sweep runs on its own timer, never per datagram: a few times per timeout, at most every 5 s.
   const sweeper = idleMs === 0 ? undefined : setInterval(() => chat.sweep((nowMs = performance.now())), Math.min(5000, Math.max(5, idleMs / 4)));
   sweeper?.unref();
@@ -129,11 +144,23 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     stats.datagramsIn++;
     const client = registry.lookup(address, port);
     if (client === undefined) {
-      chat.admit(payload, port, address, truncated, nowMs);
+      gate.admit(payload, port, address, truncated, nowMs);
       return;
     }
     client.lastSeenMs = nowMs;
+    if (perSource && !takeToken(client, nowMs, tokensPerMs, burst)) {
+      slowDown(client);
+      return;
+    }
     onLine(client, payload, truncated);
+  }
+
+  // Over its rate: dropped, and told so at most once a second (the notice must not become a flood of its own).
+  function slowDown(client: Client): void {
+    stats.drops.rate_limited++;
+    if (nowMs - client.slowNoticeMs < SLOW_NOTICE_INTERVAL_MS) return;
+    client.slowNoticeMs = nowMs;
+    fanOut.sendTo(slowNotice, client.port, client.address);
   }
 
   // hot path: one byte tells a command from a chat line, before anything else is looked at
@@ -168,6 +195,10 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
       fanOut.sendTo(utf8Notice, client.port, client.address);
       return;
     }
+    if (deliveryBudget !== undefined && !deliveryBudget.take(registry.size, nowMs)) {
+      stats.drops.fanout_limited++;
+      return;
+    }
     // The line end is not text. The view is one small allocation, made only for lines that carry one (nc's).
     const text = end === payload.length ? payload : payload.subarray(0, end);
     const frame = fanOut.frame(client.prefix, text);
@@ -183,6 +214,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     closed = true;
     clearInterval(clock);
     if (sweeper !== undefined) clearInterval(sweeper);
+    gate.close();
     socket.close();
   }
 

@@ -41,6 +41,13 @@ export class RememberedNames {
     return binding.expiresMs > nowMs ? binding.name : undefined;
   }
 
+  /** The name remembered for `address`:`port`, still remembered; undefined if none or expired. */
+  peek(address: string, port: number, nowMs: number): string | undefined {
+    if (this.bindings.size === 0) return undefined;
+    const binding = this.bindings.get(keyOf(address, port));
+    return binding !== undefined && binding.expiresMs > nowMs ? binding.name : undefined;
+  }
+
   /** Forgets bindings whose time is up. */
   expire(nowMs: number): void {
     for (const [key, binding] of this.bindings) {

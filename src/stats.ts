@@ -20,6 +20,16 @@ export const DropReason = {
   nameRefused: "name_refused",
   /** A new address while --max-clients were registered. */
   serverFull: "server_full",
+  /** A registered client's datagram beyond its --rate-limit/--burst token bucket. */
+  rateLimited: "rate_limited",
+  /** A join beyond --join-rate (per source IP) or --join-rate-total. */
+  joinLimited: "join_limited",
+  /** A datagram from an unregistered address beyond --unknown-rate (per prefix) or --unknown-rate-total. */
+  unknownLimited: "unknown_limited",
+  /** An answer to a challenge whose code was wrong or expired (a fresh challenge goes back, within limits). */
+  badCode: "bad_code",
+  /** A chat line not relayed because --max-fanout-rate deliveries a second were spent. */
+  fanoutLimited: "fanout_limited",
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
@@ -37,6 +47,8 @@ export class RelayStats {
   timeouts = 0;
   /** Commands executed (any datagram starting with "/" from a registered client). */
   commands = 0;
+  /** Join codes sent to new addresses (address validation): each is one short datagram, nothing stored. */
+  challenges = 0;
   /** Datagrams handed to the kernel (one per recipient). */
   deliveries = 0;
   /** Short sends caused by an error reported for an earlier packet (ICMP unreachable): resumed, nothing lost. */
@@ -53,6 +65,11 @@ export class RelayStats {
     control_chars: 0,
     name_refused: 0,
     server_full: 0,
+    rate_limited: 0,
+    join_limited: 0,
+    unknown_limited: 0,
+    bad_code: 0,
+    fanout_limited: 0,
   };
 
   /** All drops, of every reason. */
@@ -71,7 +88,7 @@ export class RelayStats {
     return (
       `[SERVER] Summary: clients=${clients} datagrams_in=${this.datagramsIn} lines=${this.linesRelayed} ` +
       `deliveries=${this.deliveries} drops=${this.dropsTotal}${reasons ? ` (${reasons})` : ""} ` +
-      `send_errors=${this.sendErrors} backpressure=${this.backpressureEvents}`
+      `send_errors=${this.sendErrors} backpressure=${this.backpressureEvents} challenges=${this.challenges}`
     );
   }
 }

@@ -45,6 +45,8 @@ describe("joinStep", () => {
   });
   test("full", () => expect(joinStep("[SERVER] Server is full.", "ann").kind).toBe("fatal"));
   test("shutting down", () => expect(joinStep("[SERVER] Server is shutting down.", "ann").kind).toBe("fatal"));
+  test("address validation: reply with exactly what was asked", () =>
+    expect(joinStep("[SERVER] Reply with 7KQM-2XPD ann to join.", "ann")).toEqual({ kind: "reply", text: "7KQM-2XPD ann" }));
 });
 
 test("renamedTo follows our own renames only", () => {

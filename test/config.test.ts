@@ -1,7 +1,7 @@
 // parseConfig: flags over environment over defaults, and every bad value refused with the flag named.
 
 import { describe, expect, test } from "bun:test";
-import { ConfigError, defaults, parseConfig, parseSeconds, type RelayConfig } from "../src/config.ts";
+import { ConfigError, defaults, fanoutCap, LAN_FANOUT_PER_SECOND, parseConfig, parseSeconds, type RelayConfig } from "../src/config.ts";
 
 function config(argv: string[], env: Record<string, string> = {}): RelayConfig {
   const parsed = parseConfig(argv, env);
@@ -138,5 +138,33 @@ describe("scale-out flags", () => {
   ])("refused: %p", (argv, message) => {
     expect(() => config(argv)).toThrow(ConfigError);
     expect(() => config(argv)).toThrow(message);
+  });
+});
+
+describe("abuse limits", () => {
+  test("flags and environment variables", () => {
+    const c = config(["--rate-limit", "0", "--burst", "5", "--join-rate", "7", "--join-rate-total", "0", "--verify-address", "ON"], {
+      RELAY_UNKNOWN_RATE: "9",
+      RELAY_UNKNOWN_RATE_TOTAL: "90",
+      RELAY_MAX_FANOUT_RATE: "1000",
+    });
+    expect(c).toMatchObject({ rateLimitPerSecond: 0, burst: 5, joinsPerIpPerSecond: 7, joinsPerSecond: 0, verifyAddress: "on", unknownPerPrefixPerSecond: 9, unknownPerSecond: 90, maxFanoutPerSecond: 1000 });
+  });
+
+  test("the fan-out cap's auto follows the bind address", () => {
+    expect(fanoutCap(config([]))).toBe(0);
+    expect(fanoutCap(config(["--host", "::1"]))).toBe(0);
+    expect(fanoutCap(config(["--host", "0.0.0.0"]))).toBe(LAN_FANOUT_PER_SECOND);
+    expect(fanoutCap(config(["--host", "0.0.0.0", "--max-fanout-rate", "0"]))).toBe(0);
+    expect(config(["--max-fanout-rate", "auto"]).maxFanoutPerSecond).toBe("auto");
+  });
+
+  test.each<[string[], string]>([
+    [["--verify-address", "maybe"], '--verify-address: "maybe" is not one of on, off, auto'],
+    [["--burst", "0"], '--burst: "0"'],
+    [["--join-rate", "0"], '--join-rate: "0"'],
+    [["--max-fanout-rate", "fast"], '--max-fanout-rate: "fast"'],
+  ])("refuses %p", (argv, message) => {
+    expect(() => parseConfig(argv, {})).toThrow(message);
   });
 });

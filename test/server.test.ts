@@ -59,7 +59,7 @@ describe("console", () => {
     const probe = await Bun.udpSocket({ hostname: "127.0.0.1" });
     const port = probe.port;
     probe.close();
-    const proc = Bun.spawn([bun, "run", "src/server.ts", "--port", String(port)], { cwd: root, stdout: writeEnd, stderr: "pipe" });
+    const proc = Bun.spawn([bun, "run", "src/server.ts", "--port", String(port), "--rate-limit", "0"], { cwd: root, stdout: writeEnd, stderr: "pipe" });
     closeSync(writeEnd);
     const alice = await peer(port);
     try {

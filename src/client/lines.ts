@@ -1,6 +1,7 @@
 // What the terminal client makes of a line from the relay: its kind, a safe form to print, its colour, join replies.
 
 import { notice, SEPARATOR, SERVER_TAG } from "../protocol.ts";
+import { challengeReply } from "../verify.ts";
 
 /** Kinds of line, each with its own colour on a terminal. */
 export const LineKind = {
@@ -58,17 +59,15 @@ export function useColour(isTty: boolean, env: Readonly<Record<string, string | 
   return isTty && (env.NO_COLOR === undefined || env.NO_COLOR === "");
 }
 
-/**
- * What a line means while joining as `name`. A later protocol step (address validation: the relay asks for a
- * code and the client replies with it) becomes one more kind here, `{ kind: "reply", text }`, and one more
- * case in the session's join loop.
- */
+/** What a line means while joining as `name`. */
 export type JoinStep =
   | { readonly kind: "joined" }
   /** The name was refused; another may do. */
   | { readonly kind: "refused"; readonly notice: string }
   /** The relay will not take anyone now (full, shutting down). */
   | { readonly kind: "fatal"; readonly notice: string }
+  /** Address validation: the relay wants `text` (a code and the name) sent back before it lets us in. */
+  | { readonly kind: "reply"; readonly text: string }
   /** Not about this join. */
   | { readonly kind: "wait" };
 
@@ -79,6 +78,8 @@ export function joinStep(line: string, name: string): JoinStep {
   if (line === notice.joined(name)) return JOINED;
   if (line.startsWith(`${SERVER_TAG} Name refused:`)) return { kind: "refused", notice: line };
   if (line === notice.full || line === notice.shuttingDown) return { kind: "fatal", notice: line };
+  const reply = challengeReply(line);
+  if (reply !== undefined) return { kind: "reply", text: reply };
   return WAIT;
 }
 

@@ -17,6 +17,8 @@ const MISSED_PINGS_BEFORE_WARNING = 3;
 /** Piped input ended: wait until replies stop for LINGER_QUIET_MS (at most LINGER_MAX_MS) before leaving. */
 const LINGER_QUIET_MS = 250;
 const LINGER_MAX_MS = 2_000;
+/** Answers to address-validation challenges per join attempt. */
+const MAX_CHALLENGE_REPLIES = 3;
 
 /** How one attempt to join ended. */
 type JoinOutcome =
@@ -69,8 +71,7 @@ export async function runSession(options: ClientOptions, screen: Screen): Promis
   screen.onInterrupt(() => leave(0));
   const orLeave = <T>(p: Promise<T>) => Promise.race([p, finished.then(() => undefined)]);
 
-  // The join step. It is a loop of (send, read replies) so that a relay asking for more than a name
-  // (an address-validation code) needs one more JoinStep kind and one more branch here, nothing else.
+  // The join step: send the name, read replies; a relay that validates addresses asks for a code first.
   let name = options.name === undefined ? undefined : cleanName(options.name);
   while (!joined && !leaving) {
     if (name === undefined || name === "") {
@@ -101,9 +102,15 @@ export async function runSession(options: ClientOptions, screen: Screen): Promis
         clearTimeout(timer);
         resolve({ kind: "fatal", notice: `error: no relay at ${endpoint} (nothing is listening there)` });
       };
+      let replies = 0;
       onLine = (line) => {
         const step = joinStep(line, as);
         if (step.kind === "wait") return;
+        if (step.kind === "reply") {
+          // The code is for this name; a relay that keeps asking (clock skew, a lost answer) gets a few tries.
+          if (++replies <= MAX_CHALLENGE_REPLIES) send(step.text);
+          return;
+        }
         clearTimeout(timer);
         resolve(step.kind === "joined" ? { kind: "joined", notice: line } : { kind: step.kind, notice: step.notice });
       };
