@@ -113,7 +113,8 @@ export function parseLoadOptions(argv: readonly string[], cores = availableParal
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new ConfigError((err as Error).message);
+    // parseArgs explains some errors over several lines; the user gets one.
+    throw new ConfigError((err as Error).message.replace(/\s*\n\s*/g, " "));
   }
   if (values.help) return { help: true };
   const host = parseTarget(values.host ?? defaults.host);
