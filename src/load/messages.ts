@@ -95,6 +95,8 @@ export type Report =
       readonly spread: string;
       readonly lastDeliveryUs: number;
       readonly trackedReceivers: number;
+      /** The drain ended at its cap with lines still arriving: some "lost" ones were only late. */
+      readonly drainCut: boolean;
     }
   | { readonly kind: "closed" };
 

@@ -55,6 +55,7 @@ export class LoadRun {
   private wake: (() => void) | undefined;
   private fatal: string | undefined;
   private interrupted = false;
+  private drainCut = false;
   private interruptedAtUs: number | undefined;
   private running = false;
   private probeSelf = false;
@@ -237,6 +238,7 @@ export class LoadRun {
     w.trackedReceivers = r.trackedReceivers;
     if (r.final) {
       w.final = true;
+      if (r.drainCut) this.drainCut = true;
       return;
     }
     let slot = this.pending.get(r.index);
@@ -281,6 +283,7 @@ export class LoadRun {
     if (join.joined < o.clients) warnings.push(`${o.clients - join.joined} clients never registered (given up after retries)`);
     if (!echo && t.selfDeliveries > 0) warnings.push(`echo looked off at the probe, yet ${t.selfDeliveries} lines came back to their senders`);
     if (t.late > 0) warnings.push(`${t.late} sends missed their slot by more than 2 ms: the generator or its host fell behind`);
+    if (this.drainCut) warnings.push("lines were still arriving when the drain gave up (30 s after sending): part of the loss is lines still queued in the relay");
     if (t.unreachable > 0) warnings.push(`${t.unreachable} ICMP unreachable errors during the run: the relay went away or refused traffic`);
     const tracked = this.workers.reduce((n, w) => n + w.trackedReceivers, 0);
     if (tracked < join.joined && t.sent > 0) warnings.push(`sequence numbers tracked on ${tracked} receivers only (memory bound); loss is still exact`);

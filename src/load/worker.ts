@@ -18,8 +18,12 @@ const now = clockUs(setup.epochMs);
 const MAX_BURST = 1024;
 /** After the schedule ends, the run is over once no load message arrived for this long... */
 const DRAIN_QUIET_US = 500_000;
-/** ...or this long has passed (a relay still emptying a deep queue). After Ctrl+C, a short drain. */
-const DRAIN_CAP_US = 10_000_000;
+/**
+ * ...or this long has passed while lines still trickle in: a saturated relay with a deep socket buffer (the C
+ * reference asks for 4 MiB) can take many seconds to empty it. What is still queued then counts as lost, and
+ * the summary says so. After Ctrl+C, a short drain.
+ */
+const DRAIN_CAP_US = 30_000_000;
 const STOP_QUIET_US = 200_000;
 const STOP_CAP_US = 2_000_000;
 
@@ -151,9 +155,10 @@ class Traffic {
     }
     if (this.schedule.dueUs === Number.POSITIVE_INFINITY && t >= this.sendingOverUs) {
       const lastUs = Math.max(lastDeliveryUs, this.sendingOverUs);
-      if (t - lastUs >= this.quietUs || t - this.sendingOverUs >= this.capUs) {
+      const capped = t - this.sendingOverUs >= this.capUs;
+      if (t - lastUs >= this.quietUs || capped) {
         counting = false;
-        report(this.interval, true);
+        report(this.interval, true, capped && t - lastUs < this.quietUs);
         return;
       }
     }
@@ -187,7 +192,7 @@ class Traffic {
 
 let unreachableReported = 0;
 
-function report(index: number, final: boolean): void {
+function report(index: number, final: boolean, drainCut = false): void {
   counters.unreachable = pool.unreachable - unreachableReported;
   unreachableReported = pool.unreachable;
   post({
@@ -200,6 +205,7 @@ function report(index: number, final: boolean): void {
     spread: encodeHistogram(spread),
     lastDeliveryUs,
     trackedReceivers: tracker.trackedReceivers,
+    drainCut,
   });
   counters = zeroCounters();
   latency.reset();
