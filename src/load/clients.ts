@@ -9,15 +9,23 @@ export type DataHandler = (local: number, datagram: Uint8Array) => void;
 /** Socket receive buffer asked for per client, as the C load driver does. */
 const RECEIVE_BUFFER_BYTES = 1 << 20;
 /**
- * First retry after max(FIRST_BACKOFF_MS, 4 × the smoothed join round trip), doubled each time up to
- * MAX_BACKOFF_MS, with ±20 % jitter. Following the round trip matters: a join costs the relay one send per
- * registered client, so with a thousand clients a window of joins queues for a good part of a second, and a
- * fixed short timeout would re-send names that are only waiting — each re-send a chat line to everyone.
+ * Re-sending a name is not free: if the first one is only queued at the relay, the relay takes the second
+ * for a chat line and sends it to everyone. Joining is slow by nature at scale — a join costs the relay
+ * one send per registered client — so the retry timer follows the measured join round trip the way TCP's
+ * does: RTO = max(MIN_RTO_MS, 4 × smoothed RTT), sampled only from names answered at the first try, and
+ * doubled (up to MAX_RTO_MS) whenever a retry fires, until a fresh sample says otherwise (Karn). Each
+ * client's own waits double per attempt from there, with ±20 % jitter.
  */
-const FIRST_BACKOFF_MS = 250;
-const MAX_BACKOFF_MS = 4000;
-/** Name sends per client before it is given up: 12 s or more in all. */
+const MIN_RTO_MS = 250;
+const MAX_RTO_MS = 8000;
+/** Name sends per client before it is given up. */
 const MAX_ATTEMPTS = 6;
+/**
+ * Outstanding joins are limited to JOIN_WINDOW × min(1, 1000 / registered) over all workers (at least one
+ * per worker): with more clients registered each join costs more, and joins beyond what keeps the relay
+ * busy only wait in its queue, where the retry timer mistakes them for lost.
+ */
+const WINDOW_FULL_UP_TO = 1000;
 /** How often the join loop looks at the clock. */
 const JOIN_TICK_MS = 10;
 
@@ -47,6 +55,9 @@ export class ClientPool {
   private readonly firstTryMs: Float64Array;
   /** Smoothed round trip of first-try joins (ms), as TCP smooths its RTT: 7/8 old + 1/8 new. */
   private srttMs = 0;
+  private rtoMs = MIN_RTO_MS;
+  /** Clients whose name is out and unanswered. */
+  private readonly waiting: number[] = [];
   private readonly refusedBy: Uint8Array;
   private refused = 0;
   /** ICMP errors over the whole run (a relay that went away mid-run shows here). */
@@ -111,11 +122,12 @@ export class ClientPool {
     if (attempts === 1) {
       const sample = performance.now() - this.firstTryMs[local]!;
       this.srttMs = this.srttMs === 0 ? sample : this.srttMs + (sample - this.srttMs) / 8;
+      this.rtoMs = Math.min(MAX_RTO_MS, Math.max(MIN_RTO_MS, 4 * this.srttMs));
     }
   }
 
   get progress(): JoinProgress {
-    return { joined: this.joinedCount, refused: this.refused, gaveUp: this.gaveUp, attempts: this.sends };
+    return { joined: this.joinedCount, refused: this.refused, gaveUp: this.gaveUp, attempts: this.sends, resent: this.sends - this.started };
   }
 
   /**
@@ -129,21 +141,30 @@ export class ClientPool {
       const now = performance.now();
       const rate = this.setup.joinRate;
       const allowed = rate > 0 ? Math.min(this.size, Math.floor(((now - t0) / 1000) * rate) + 1) : this.size;
-      while (this.started < allowed && (rate > 0 || this.outstanding < this.setup.joinWindow)) {
+      const registered = this.joinedCount * this.setup.workers;
+      const window = Math.max(1, Math.floor(this.setup.joinWindow * Math.min(1, WINDOW_FULL_UP_TO / Math.max(1, registered))));
+      while (this.started < allowed && (rate > 0 || this.outstanding < window)) {
         const local = this.started++;
         this.outstanding++;
+        this.waiting.push(local);
         this.sendName(local, now);
       }
-      for (let local = 0; local < this.started; local++) {
-        if (this.joined[local] === 1 || this.attempts[local]! >= MAX_ATTEMPTS + 1 || this.nextTryMs[local]! > now) continue;
-        if (this.attempts[local] === MAX_ATTEMPTS) {
-          this.attempts[local] = MAX_ATTEMPTS + 1;
-          this.gaveUp++;
-          this.outstanding--;
-          continue;
+      // Only the clients still waiting are looked at (and kept): with thousands joined, a scan of all every tick costs.
+      let kept = 0;
+      for (const local of this.waiting) {
+        if (this.joined[local] === 1) continue;
+        if (this.nextTryMs[local]! <= now) {
+          if (this.attempts[local] === MAX_ATTEMPTS) {
+            this.gaveUp++;
+            this.outstanding--;
+            continue;
+          }
+          this.rtoMs = Math.min(MAX_RTO_MS, this.rtoMs * 2); // a timeout: back off for everyone (Karn)
+          this.sendName(local, now);
         }
-        this.sendName(local, now);
+        this.waiting[kept++] = local;
       }
+      this.waiting.length = kept;
       if (this.joinedCount + this.gaveUp === this.size) {
         this.timer = undefined;
         done();
@@ -177,7 +198,7 @@ export class ClientPool {
     const attempt = this.attempts[local]!;
     this.attempts[local] = attempt + 1;
     if (attempt === 0) this.firstTryMs[local] = now;
-    const backoff = Math.min(MAX_BACKOFF_MS, Math.max(FIRST_BACKOFF_MS, 4 * this.srttMs) * 2 ** attempt);
+    const backoff = Math.min(MAX_RTO_MS, this.rtoMs * 2 ** attempt);
     this.nextTryMs[local] = now + backoff * (0.8 + 0.4 * Math.random());
     this.sends++;
     try {

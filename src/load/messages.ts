@@ -74,6 +74,8 @@ export interface JoinProgress {
   readonly gaveUp: number;
   /** Name datagrams sent, first tries and retries. */
   readonly attempts: number;
+  /** Of those, retries. */
+  readonly resent: number;
 }
 
 export type Report =

@@ -1,69 +1,7 @@
-// What a load run tells a person and a machine: the summary object, its JSON line, the table, the live line, thresholds.
+// What a load run shows: the summary's JSON line, the table, the live line.
 
 import type { LatencySummary } from "./histogram.ts";
-import type { LoadOptions } from "./options.ts";
-
-/** The end-of-run summary. Field names are the JSON keys. */
-export interface Summary {
-  target: string;
-  clients: number;
-  workers: number;
-  registered: number;
-  /** Registered clients that sent. */
-  senders: number;
-  echo: boolean;
-  rate: number;
-  duration_s: number;
-  payload: number;
-  join_s: number;
-  join_attempts: number;
-  sent: number;
-  /** Sends that left more than 2 ms after their scheduled time. */
-  late_sends: number;
-  send_errors: number;
-  /** sent × recipients, where recipients = registered clients (less the sender without echo). */
-  expected: number;
-  delivered: number;
-  lost: number;
-  loss: number;
-  duplicates: number;
-  reordered: number;
-  other: number;
-  /** ICMP port/host unreachable reported on the clients' sockets during the run. */
-  icmp_errors: number;
-  elapsed_s: number;
-  sent_per_s: number;
-  deliveries_per_s: number;
-  /** One-way fan-out latency from each message's scheduled send time (coordinated-omission corrected), µs. */
-  latency_us: LatencySummary;
-  /** The same from the moment the message actually left, µs. */
-  raw_latency_us: LatencySummary;
-  /** First-to-last recipient spread of each message every recipient got, µs. */
-  spread_us: LatencySummary & { incomplete: number };
-  generator_cpu_s: number;
-  generator_cpu_ns_per_datagram: number;
-  relay_cpu_s: number | null;
-  relay_cpu_ns_per_delivery: number | null;
-  /** Datagrams the kernel dropped at the clients' sockets during the run (buffer full: the generator fell behind). */
-  client_socket_drops: number | null;
-  /** Datagrams dropped at a loopback relay's socket (the relay fell behind its input); null for a remote relay. */
-  relay_socket_drops: number | null;
-  /** Receivers per worker whose per-sender sequence numbers were tracked (all, unless clients × senders is huge). */
-  seq_tracked_receivers: number;
-  interrupted: boolean;
-  warnings: string[];
-  breaches: string[];
-}
-
-/** Threshold breaches, each as a sentence; empty when the run passed. */
-export function checkThresholds(s: Summary, o: LoadOptions): string[] {
-  const out: string[] = [];
-  if (o.maxLoss !== undefined && !(s.loss <= o.maxLoss)) out.push(`loss ${fmtPct(s.loss)} > --max-loss ${fmtPct(o.maxLoss)}`);
-  if (o.maxP99Ms !== undefined && s.latency_us.p99 / 1000 > o.maxP99Ms) {
-    out.push(`p99 ${fmtUs(s.latency_us.p99)} > --max-p99 ${o.maxP99Ms} ms`);
-  }
-  return out;
-}
+import type { Summary } from "./summary.ts";
 
 export function summaryJson(s: Summary): string {
   return JSON.stringify(s);

@@ -2,10 +2,11 @@
 
 import { Worker } from "node:worker_threads";
 import { formatEndpoint } from "../relay.ts";
-import { mergeEncoded, newHistogram, summarize } from "./histogram.ts";
-import { addCounters, type Command, type Counters, clockUs, type Report, type WorkerSetup, zeroCounters } from "./messages.ts";
+import { mergeEncoded, newHistogram } from "./histogram.ts";
+import { addCounters, type Command, type Counters, clockUs, type JoinProgress, type Report, type WorkerSetup, zeroCounters } from "./messages.ts";
 import type { LoadOptions } from "./options.ts";
-import { type IntervalView, type Summary, checkThresholds } from "./report.ts";
+import type { IntervalView } from "./report.ts";
+import { buildSummary, round, type Summary } from "./summary.ts";
 import { socketDrops } from "./socket-drops.ts";
 import { newSpreadMemory } from "./spread.ts";
 
@@ -24,7 +25,7 @@ export interface RunOutput {
 
 /** No client joined within this long: the relay is not answering. */
 const FIRST_JOIN_TIMEOUT_MS = 3000;
-/** Outstanding joins allowed over all workers when --ramp is not given (the C driver uses batches of 64). */
+/** Outstanding joins allowed over all workers when --ramp is not given, up to 1000 registered (the C driver uses batches of 64). */
 const JOIN_WINDOW = 64;
 /** Sequence-tracking memory per worker: 8 bytes a (receiver, sender) pair. */
 const MAX_PAIRS_PER_WORKER = 16 << 20;
@@ -35,7 +36,7 @@ const START_DELAY_US = 100_000;
 interface WorkerState {
   readonly thread: Worker;
   opened: boolean;
-  joining: { joined: number; refused: number; gaveUp: number; attempts: number };
+  joining: JoinProgress;
   senders: number[] | undefined;
   /** Lowest global id among this worker's joined clients (Infinity if none). */
   firstJoined: number;
@@ -105,7 +106,7 @@ export class LoadRun {
         maxPairs: MAX_PAIRS_PER_WORKER,
       };
       const thread = new Worker(new URL("./worker.ts", import.meta.url), { workerData: setup });
-      const state: WorkerState = { thread, opened: false, joining: { joined: 0, refused: 0, gaveUp: 0, attempts: 0 }, senders: undefined, firstJoined: Number.POSITIVE_INFINITY, final: false, closed: false, lastDeliveryUs: 0, trackedReceivers: 0 };
+      const state: WorkerState = { thread, opened: false, joining: { joined: 0, refused: 0, gaveUp: 0, attempts: 0, resent: 0 }, senders: undefined, firstJoined: Number.POSITIVE_INFINITY, final: false, closed: false, lastDeliveryUs: 0, trackedReceivers: 0 };
       thread.on("message", (r: Report) => this.onReport(state, r));
       thread.on("error", (err: Error) => {
         this.fatal ??= err.message;
@@ -121,7 +122,7 @@ export class LoadRun {
     for (const w of this.workers) this.command(w, { kind: "join" });
     const joinLive = setInterval(() => {
       const j = this.joinTotals();
-      this.out.live(`joining: ${j.joined}/${o.clients} joined${j.refused ? `, ${j.refused} refused` : ""}${j.gaveUp ? `, ${j.gaveUp} given up` : ""}`);
+      this.out.live(`joining: ${j.joined}/${o.clients} joined${j.resent ? `, ${j.resent} names re-sent` : ""}${j.refused ? `, ${j.refused} refused` : ""}${j.gaveUp ? `, ${j.gaveUp} given up` : ""}`);
     }, 1000);
     try {
       await this.until(() => {
@@ -141,7 +142,8 @@ export class LoadRun {
     const joinS = (performance.now() - joinStartMs) / 1000;
     const senders = this.workers.reduce((n, w) => n + (w.senders?.length ?? 0), 0);
     if (join.joined === 0) throw new LoadError(`no answer from ${this.target}: no client could register`);
-    if (this.interrupted) return this.summarize(join, joinS, senders, true, 0, 0);
+    const measured = { options: o, target: this.target, joined: join.joined, joinAttempts: join.attempts, joinS, senders, totals: this.totals, latency: this.latency, raw: this.raw, spread: this.spread };
+    if (this.interrupted) return buildSummary({ ...measured, echo: true, recipients: 0, trackedReceivers: 0, interrupted: true, drainCut: false });
 
     // Echo probe: does a sender get its own line back? (`--no-echo` relays leave it out.)
     const echo = await this.probe(join.joined);
@@ -167,17 +169,22 @@ export class LoadRun {
     const relay1 = this.relayCpuS();
     const clientDrops1 = socketDrops(this.clientPorts);
     const relayDrops1 = relayPorts.size > 0 ? socketDrops(relayPorts) : null;
-    const stoppedUs = Math.max(t0Us, Math.min(this.interruptedAtUs ?? endUs, endUs));
-    const summary = this.summarize(join, joinS, senders, echo, recipients, (cpu.user + cpu.system) / 1e6, t0Us, stoppedUs);
-    summary.relay_cpu_s = relay0 === null || relay1 === null ? null : round(relay1 - relay0, 2);
-    summary.relay_cpu_ns_per_delivery = summary.relay_cpu_s === null || summary.delivered === 0 ? null : Math.round((summary.relay_cpu_s * 1e9) / summary.delivered);
-    summary.client_socket_drops = clientDrops0 === null || clientDrops1 === null ? null : clientDrops1 - clientDrops0;
-    summary.relay_socket_drops = relayDrops0 === null || relayDrops1 === null ? null : relayDrops1 - relayDrops0;
-    if (summary.client_socket_drops !== null && summary.client_socket_drops > 0) {
-      summary.warnings.push(`${summary.client_socket_drops} datagrams dropped at the clients' sockets (receive buffer full): the generator fell behind, so loss and latency overstate the relay's`);
-    }
-    summary.breaches = checkThresholds(summary, o);
-    return summary;
+    const drops = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a);
+    return buildSummary({
+      ...measured,
+      echo,
+      recipients,
+      trackedReceivers: this.workers.reduce((n, w) => n + w.trackedReceivers, 0),
+      interrupted: this.interrupted,
+      drainCut: this.drainCut,
+      cpuS: (cpu.user + cpu.system) / 1e6,
+      t0Us,
+      stoppedUs: Math.max(t0Us, Math.min(this.interruptedAtUs ?? endUs, endUs)),
+      lastDeliveryUs: Math.max(0, ...this.workers.map((w) => w.lastDeliveryUs)),
+      relayCpuS: relay0 === null || relay1 === null ? null : relay1 - relay0,
+      clientDrops: drops(clientDrops0, clientDrops1),
+      relayDrops: drops(relayDrops0, relayDrops1),
+    });
   }
 
   private async probe(registered: number): Promise<boolean> {
@@ -208,10 +215,10 @@ export class LoadRun {
         this.fatal ??= r.message;
         break;
       case "joining":
-        w.joining = { joined: r.joined, refused: r.refused, gaveUp: r.gaveUp, attempts: r.attempts };
+        w.joining = r;
         break;
       case "joined":
-        w.joining = { joined: r.joined, refused: r.refused, gaveUp: r.gaveUp, attempts: r.attempts };
+        w.joining = r;
         w.senders = r.senders;
         w.firstJoined = r.firstJoined;
         break;
@@ -262,80 +269,14 @@ export class LoadRun {
     });
   }
 
-  private summarize(
-    join: { joined: number; attempts: number },
-    joinS: number,
-    senders: number,
-    echo: boolean,
-    recipients: number,
-    cpuS = 0,
-    t0Us = 0,
-    stoppedUs = 0,
-  ): Summary {
-    const o = this.o;
-    const t = this.totals;
-    const expected = t.sent * recipients;
-    const unique = t.delivered - t.duplicates;
-    const lastDeliveryUs = Math.max(0, ...this.workers.map((w) => w.lastDeliveryUs));
-    const elapsedS = Math.max(stoppedUs - t0Us, lastDeliveryUs - t0Us, 0) / 1e6;
-    const received = t.delivered + t.other;
-    const warnings: string[] = [];
-    if (join.joined < o.clients) warnings.push(`${o.clients - join.joined} clients never registered (given up after retries)`);
-    if (!echo && t.selfDeliveries > 0) warnings.push(`echo looked off at the probe, yet ${t.selfDeliveries} lines came back to their senders`);
-    if (t.late > 0) warnings.push(`${t.late} sends missed their slot by more than 2 ms: the generator or its host fell behind`);
-    if (this.drainCut) warnings.push("lines were still arriving when the drain gave up (30 s after sending): part of the loss is lines still queued in the relay");
-    if (t.unreachable > 0) warnings.push(`${t.unreachable} ICMP unreachable errors during the run: the relay went away or refused traffic`);
-    const tracked = this.workers.reduce((n, w) => n + w.trackedReceivers, 0);
-    if (tracked < join.joined && t.sent > 0) warnings.push(`sequence numbers tracked on ${tracked} receivers only (memory bound); loss is still exact`);
-    return {
-      target: this.target,
-      clients: o.clients,
-      workers: o.workers,
-      registered: join.joined,
-      senders,
-      echo,
-      rate: o.rate,
-      duration_s: o.durationS,
-      payload: o.payloadBytes,
-      join_s: round(joinS, 3),
-      join_attempts: join.attempts,
-      sent: t.sent,
-      late_sends: t.late,
-      send_errors: t.sendErrors,
-      expected,
-      delivered: t.delivered,
-      lost: expected - unique,
-      loss: expected > 0 ? round(1 - unique / expected, 6) : 0,
-      duplicates: t.duplicates,
-      reordered: t.reordered,
-      other: t.other,
-      icmp_errors: t.unreachable,
-      elapsed_s: round(elapsedS, 3),
-      sent_per_s: stoppedUs > t0Us ? Math.round(t.sent / ((stoppedUs - t0Us) / 1e6)) : 0,
-      deliveries_per_s: elapsedS > 0 ? Math.round(t.delivered / elapsedS) : 0,
-      latency_us: summarize(this.latency),
-      raw_latency_us: summarize(this.raw),
-      spread_us: { ...summarize(this.spread), incomplete: Math.max(0, t.sent - t.complete) },
-      generator_cpu_s: round(cpuS, 3),
-      generator_cpu_ns_per_datagram: received > 0 ? Math.round((cpuS * 1e9) / received) : 0,
-      relay_cpu_s: null,
-      relay_cpu_ns_per_delivery: null,
-      client_socket_drops: null,
-      relay_socket_drops: null,
-      seq_tracked_receivers: tracked,
-      interrupted: this.interrupted,
-      warnings,
-      breaches: [],
-    };
-  }
-
   private joinTotals() {
-    const j = { joined: 0, refused: 0, gaveUp: 0, attempts: 0 };
+    const j = { joined: 0, refused: 0, gaveUp: 0, attempts: 0, resent: 0 };
     for (const w of this.workers) {
       j.joined += w.joining.joined;
       j.refused += w.joining.refused;
       j.gaveUp += w.joining.gaveUp;
       j.attempts += w.joining.attempts;
+      j.resent += w.joining.resent;
     }
     return j;
   }
@@ -374,9 +315,4 @@ export class LoadRun {
 
 function isLoopback(host: string): boolean {
   return host.startsWith("127.") || host === "::1";
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }

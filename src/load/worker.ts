@@ -24,8 +24,8 @@ const DRAIN_QUIET_US = 500_000;
  * the summary says so. After Ctrl+C, a short drain.
  */
 const DRAIN_CAP_US = 30_000_000;
-const STOP_QUIET_US = 200_000;
-const STOP_CAP_US = 2_000_000;
+const STOP_QUIET_US = DRAIN_QUIET_US;
+const STOP_CAP_US = 3_000_000;
 
 const payloadBytes = setup.payloadBytes;
 const totalSenders = setup.senders;
