@@ -1,0 +1,195 @@
+// The numbers in docs/stress-testing.md: three relays under this generator, and this generator against the C load driver.
+//
+// Every relay runs pinned to core 0 (`taskset -c 0`), every generator to core 1, runs are interleaved
+// (A B C A B C …) and medians are quoted, because the machine is shared and single runs are noisy.
+//
+//   bun run scripts/compare-relays.ts [--reference DIR] [--rounds N] [--clients N] [--only relays|generators] [--out FILE]
+//
+// --reference is the folder with c_relay.c and c_load.c (default ../shared/reference beside the repo);
+// they are built into /tmp with gcc. Loopback only.
+
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { processCpuSeconds } from "../src/load/relay-process.ts";
+
+const root = resolve(import.meta.dir, "..");
+const bun = process.execPath;
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    reference: { type: "string", default: resolve(root, "../shared/reference") },
+    rounds: { type: "string", default: "3" },
+    clients: { type: "string", default: "1000" },
+    only: { type: "string" },
+    out: { type: "string" },
+  },
+});
+const rounds = Number(values.rounds);
+const clients = Number(values.clients);
+/** Offered load no relay here can carry: 1000 msg/s (10 senders × 100/s) × 1000 clients = 1M deliveries/s. */
+const saturated = { senders: 10, rate: 1000, duration: 3 };
+/** A load every relay carries: 50 msg/s × 1000 clients = 50k deliveries/s. */
+const moderate = { senders: 10, rate: 50, duration: 3 };
+
+function build(name: string, extra: string[] = []): string {
+  const bin = `/tmp/${name}`;
+  const src = resolve(values.reference!, `${name}.c`);
+  if (!existsSync(bin)) {
+    const r = Bun.spawnSync(["gcc", "-O2", "-o", bin, src, ...extra]);
+    if (r.exitCode !== 0) throw new Error(`gcc ${src}: ${r.stderr.toString()}`);
+  }
+  return bin;
+}
+
+async function freePort(): Promise<number> {
+  const s = await Bun.udpSocket({ hostname: "127.0.0.1" });
+  const port = s.port;
+  s.close();
+  return port;
+}
+
+type RelayKind = "this relay" | "C reference" | "naive relay";
+
+interface Started {
+  readonly port: number;
+  readonly proc: Bun.Subprocess<"ignore", "pipe", "ignore">;
+}
+
+/** Starts a relay pinned to core 0 and waits for its `Running on` line. */
+async function startRelay(kind: RelayKind): Promise<Started> {
+  const port = await freePort();
+  const argv =
+    kind === "this relay"
+      ? [bun, "run", "src/server.ts", "--port", String(port), "--quiet"]
+      : kind === "C reference"
+        ? [build("c_relay"), String(port)]
+        : [bun, "run", "scripts/naive-relay.ts", String(port)];
+  const proc = Bun.spawn(["taskset", "-c", "0", ...argv], { cwd: root, stdin: "ignore", stdout: "pipe", stderr: "ignore" });
+  const reader = proc.stdout.getReader();
+  let text = "";
+  const deadline = performance.now() + 10_000;
+  while (!text.includes("Running on")) {
+    const chunk = await Promise.race([reader.read(), Bun.sleep(Math.max(0, deadline - performance.now())).then(() => undefined)]);
+    if (chunk === undefined || chunk.done) throw new Error(`${kind} did not start`);
+    text += new TextDecoder().decode(chunk.value);
+  }
+  void (async () => {
+    while (!(await reader.read()).done);
+  })().catch(() => {});
+  return { port, proc };
+}
+
+async function stop(s: Started): Promise<void> {
+  s.proc.kill("SIGINT");
+  const timer = setTimeout(() => s.proc.kill("SIGKILL"), 3000);
+  await s.proc.exited;
+  clearTimeout(timer);
+}
+
+type Json = Record<string, unknown> & { latency_us?: Record<string, number> };
+
+/** This generator, pinned to core 1, one worker. */
+async function ourLoad(port: number, relayPid: number, load: typeof saturated): Promise<Json> {
+  const argv = ["taskset", "-c", "1", bun, "run", "src/load.ts", "--port", String(port), "--clients", String(clients), "--senders", String(load.senders), "--rate", String(load.rate), "--duration", String(load.duration), "--relay-pid", String(relayPid), "--workers", "1", "--json", "--quiet"];
+  const proc = Bun.spawn(argv, { cwd: root, stdout: "pipe", stderr: "pipe", timeout: 180_000 });
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const line = out.trim().split("\n").at(-1) ?? "";
+  if (!line.startsWith("{")) throw new Error(`load.ts failed: ${err.trim()}`);
+  return JSON.parse(line) as Json;
+}
+
+/** The C load driver, pinned to core 1; its CPU over the sending phase is sampled from /proc. */
+async function cLoad(port: number, relayPid: number, load: typeof saturated): Promise<Json> {
+  const argv = ["taskset", "-c", "1", build("c_load", ["-lm"]), "127.0.0.1", String(port), String(clients), String(load.senders), String(load.rate), String(load.duration)];
+  const startMs = performance.now();
+  const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore", env: { ...process.env, RELAY_PID: String(relayPid) }, timeout: 180_000 });
+  const samples: [number, number][] = [];
+  const sampler = setInterval(() => {
+    const cpu = processCpuSeconds(proc.pid);
+    if (cpu !== null) samples.push([performance.now() - startMs, cpu]);
+  }, 50);
+  const out = await new Response(proc.stdout).text();
+  await proc.exited;
+  clearInterval(sampler);
+  const r = JSON.parse(out.trim()) as Json;
+  // c_load sends from register_s + 0.3 s (its quiet wait) after start; charge it the CPU from then on.
+  const runStartMs = ((r.register_s as number) + 0.3) * 1000;
+  const before = samples.filter(([t]) => t <= runStartMs).at(-1)?.[1] ?? 0;
+  const after = samples.at(-1)?.[1] ?? 0;
+  const delivered = r.delivered as number;
+  r.generator_cpu_ns_per_datagram = delivered > 0 ? Math.round(((after - before) * 1e9) / delivered) : null;
+  return r;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a");
+
+const results: Record<string, Json[]> = {};
+const record = (key: string, r: Json) => {
+  (results[key] ??= []).push(r);
+  process.stderr.write(`${key}: ${JSON.stringify(pick(r))}\n`);
+};
+const pick = (r: Json) => ({
+  deliveries_per_s: r.deliveries_per_s,
+  loss: r.loss,
+  relay_ns: r.relay_cpu_ns_per_delivery ?? r.relay_ns_per_delivery,
+  gen_ns: r.generator_cpu_ns_per_datagram,
+  p50: r.latency_us?.p50 ?? r.p50_us,
+  p99: r.latency_us?.p99 ?? r.p99_us,
+});
+
+const kinds: RelayKind[] = ["this relay", "C reference", "naive relay"];
+for (let round = 1; round <= rounds; round++) {
+  if (values.only !== "generators") {
+    for (const kind of kinds) {
+      for (const [name, load] of [["saturated", saturated], ["moderate", moderate]] as const) {
+        const relay = await startRelay(kind);
+        try {
+          record(`${kind} ${name}`, await ourLoad(relay.port, relay.proc.pid, load));
+        } finally {
+          await stop(relay);
+        }
+      }
+    }
+  }
+  if (values.only !== "relays") {
+    for (const gen of ["this generator", "c_load"] as const) {
+      const relay = await startRelay("C reference");
+      try {
+        const r = gen === "c_load" ? await cLoad(relay.port, relay.proc.pid, saturated) : await ourLoad(relay.port, relay.proc.pid, saturated);
+        record(`${gen} vs C reference`, r);
+      } finally {
+        await stop(relay);
+      }
+    }
+  }
+}
+
+const lines: string[] = [];
+const m = (key: string, f: (r: Json) => number) => median((results[key] ?? []).map(f));
+if (values.only !== "generators") {
+  lines.push(`Relays at ${clients} clients (medians of ${rounds}; relay on core 0, this generator on core 1)`, "");
+  const at = `${fmt(moderate.rate * clients)} deliveries/s`;
+  lines.push(`| relay | saturated deliveries/s | relay CPU per delivery | p50 at ${at} | p99 at ${at} |`, "|---|---:|---:|---:|---:|");
+  for (const kind of kinds) {
+    const sat = `${kind} saturated`;
+    const mod = `${kind} moderate`;
+    lines.push(`| ${kind} | ${fmt(m(sat, (r) => r.deliveries_per_s as number))} | ${fmt(m(sat, (r) => r.relay_cpu_ns_per_delivery as number))} ns | ${fmt(m(mod, (r) => r.latency_us!.p50!))} µs | ${fmt(m(mod, (r) => r.latency_us!.p99!))} µs |`);
+  }
+  lines.push("");
+}
+if (values.only !== "relays") {
+  const ours = m("this generator vs C reference", (r) => r.deliveries_per_s as number);
+  const theirs = m("c_load vs C reference", (r) => r.deliveries_per_s as number);
+  lines.push(`Generators against the C reference relay at ${clients} clients, saturated (medians of ${rounds})`, "");
+  lines.push("| generator | deliveries/s | generator CPU per datagram received |", "|---|---:|---:|");
+  lines.push(`| this generator | ${fmt(ours)} | ${fmt(m("this generator vs C reference", (r) => r.generator_cpu_ns_per_datagram as number))} ns |`);
+  lines.push(`| c_load | ${fmt(theirs)} | ${fmt(m("c_load vs C reference", (r) => r.generator_cpu_ns_per_datagram as number))} ns |`);
+  lines.push("", `ratio this/c_load: ${(ours / theirs).toFixed(2)}`);
+}
+console.log(lines.join("\n"));
+if (values.out) await Bun.write(values.out, JSON.stringify(results, null, 1));

@@ -1,0 +1,88 @@
+// Entry point of the load generator: parse flags, make room for the sockets, run, print, exit with a verdict.
+
+import { writeFileSync } from "node:fs";
+import { ConfigError } from "./config.ts";
+import { ensureFdLimit } from "./load/kernel.ts";
+import { type LoadOptions, parseLoadOptions, usage } from "./load/options.ts";
+import { processCpuSeconds, type SpawnedRelay, spawnRelay } from "./load/relay-process.ts";
+import { liveLine, summaryJson, summaryTable } from "./load/report.ts";
+import { LoadError, LoadRun } from "./load/run.ts";
+
+/** File descriptors beyond one per client: Bun, stdio, worker plumbing. */
+const FD_HEADROOM = 64;
+
+let parsed;
+try {
+  parsed = parseLoadOptions(Bun.argv.slice(2));
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`error: ${err.message} (see --help)\n`);
+  process.exit(2);
+}
+if (parsed.help) {
+  process.stdout.write(usage);
+  process.exit(0);
+}
+let options: LoadOptions = parsed.options;
+
+const limit = ensureFdLimit(options.clients + FD_HEADROOM);
+if (!limit.ok) {
+  process.stderr.write(`error: ${limit.advice}\n`);
+  process.exit(1);
+}
+
+let relay: SpawnedRelay | undefined;
+if (options.spawnServer) {
+  try {
+    relay = await spawnRelay(options.host);
+  } catch (err) {
+    process.stderr.write(`error: --spawn-server: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  options = Object.freeze({ ...options, port: relay.port });
+}
+const relayPid = options.relayPid ?? relay?.pid;
+
+const o = options;
+const live = (line: string) => {
+  if (!o.quiet) process.stderr.write(`${line}\n`);
+};
+const run = new LoadRun(
+  o,
+  {
+    live,
+    interval(view) {
+      live(liveLine(view, o.clients));
+      if (o.jsonStream) process.stdout.write(`${JSON.stringify({ interval: view })}\n`);
+    },
+  },
+  () => (relayPid === undefined ? null : processCpuSeconds(relayPid)),
+);
+
+let interrupts = 0;
+process.on("SIGINT", () => {
+  if (++interrupts > 1) process.exit(130);
+  live("interrupted: stopping, draining, then the summary so far (Ctrl+C again to quit at once)");
+  run.interrupt();
+});
+
+let code = 0;
+try {
+  const summary = await run.done;
+  const json = summaryJson(summary);
+  const table = summaryTable(summary);
+  if (o.json) process.stdout.write(`${json}\n`);
+  if (o.json || o.jsonStream) process.stderr.write(`${table}\n`);
+  else process.stdout.write(`${table}\n`);
+  if (o.out !== undefined) writeFileSync(o.out, `${json}\n`);
+  code = summary.interrupted ? 130 : summary.breaches.length > 0 ? 1 : 0;
+} catch (err) {
+  if (!(err instanceof LoadError)) throw err;
+  process.stderr.write(`error: ${err.message}\n`);
+  code = 1;
+} finally {
+  await relay?.stop();
+}
+// Let stdout finish what it holds, but never hang on a reader that went away.
+await Promise.race([new Promise<void>((done) => process.stdout.write("", () => done())), Bun.sleep(1000)]);
+process.exit(code);

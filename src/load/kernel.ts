@@ -1,0 +1,79 @@
+// The two kernel knobs the generator turns through libc (bun:ffi): the open-file limit and socket receive buffers.
+
+import { dlopen, FFIType, ptr } from "bun:ffi";
+
+const RLIMIT_NOFILE = 7; // Linux, all architectures Bun ships for
+const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
+
+type Libc = ReturnType<typeof openLibc>;
+let libc: Libc | null | undefined;
+
+function openLibc() {
+  return dlopen(process.platform === "darwin" ? "libc.dylib" : "libc.so.6", {
+    getrlimit: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+    setrlimit: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+    setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  }).symbols;
+}
+
+function lib(): Libc | null {
+  if (libc === undefined) {
+    try {
+      libc = process.platform === "linux" ? openLibc() : null;
+    } catch {
+      libc = null;
+    }
+  }
+  return libc;
+}
+
+/** The outcome of making room for `needed` file descriptors. */
+export interface FdLimit {
+  readonly ok: boolean;
+  readonly soft: number;
+  readonly hard: number;
+  /** Set when the limit was too low: what to do about it, for a person. */
+  readonly advice?: string;
+}
+
+/**
+ * Raises the soft open-file limit to `needed` when the hard limit allows it (Bun already raises it to the
+ * hard limit at start-up; this covers runtimes that do not). When the hard limit is lower, explains how
+ * to raise it: only root (or the service manager) can.
+ */
+export function ensureFdLimit(needed: number): FdLimit {
+  const c = lib();
+  if (c === null) return { ok: true, soft: Number.NaN, hard: Number.NaN };
+  const lim = new BigUint64Array(2);
+  if (c.getrlimit(RLIMIT_NOFILE, ptr(lim)) !== 0) return { ok: true, soft: Number.NaN, hard: Number.NaN };
+  const soft = Number(lim[0]);
+  const hard = Number(lim[1]);
+  if (soft >= needed) return { ok: true, soft, hard };
+  if (hard >= needed) {
+    lim[0] = BigInt(needed);
+    if (c.setrlimit(RLIMIT_NOFILE, ptr(lim)) === 0) return { ok: true, soft: needed, hard };
+  }
+  return {
+    ok: false,
+    soft,
+    hard,
+    advice:
+      `this run needs about ${needed} open files (one socket per client) but the limit is ${soft} (hard limit ${hard}), ` +
+      `which an unprivileged process cannot raise: run \`ulimit -n ${needed}\` as root before starting, ` +
+      `or raise "nofile" in /etc/security/limits.conf (LimitNOFILE= for a systemd service), or use fewer --clients`,
+  };
+}
+
+/**
+ * Asks for a receive buffer of `bytes` on a socket (capped by net.core.rmem_max, 4 MiB here). With a
+ * thousand clients each gets one datagram per message; a deeper queue rides out a scheduling hiccup of
+ * the generator instead of dropping. Returns false where it cannot be set (no libc, no fd).
+ */
+export function setReceiveBuffer(socket: { readonly fd?: number }, bytes: number): boolean {
+  const c = lib();
+  const fd = socket.fd;
+  if (c === null || typeof fd !== "number") return false;
+  const value = new Int32Array([bytes]);
+  return c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, ptr(value), 4) === 0;
+}

@@ -1,0 +1,318 @@
+// The main thread of a load run: starts the workers, walks them through join, echo probe, run and drain, and merges what they report.
+
+import { Worker } from "node:worker_threads";
+import { formatEndpoint } from "../relay.ts";
+import { mergeEncoded, newHistogram } from "./histogram.ts";
+import { addCounters, type Command, type Counters, clockUs, type JoinProgress, type Report, type WorkerSetup, zeroCounters } from "./messages.ts";
+import type { LoadOptions } from "./options.ts";
+import type { IntervalView } from "./report.ts";
+import { buildSummary, round, type Summary } from "./summary.ts";
+import { socketDrops } from "./socket-drops.ts";
+import { newSpreadMemory } from "./spread.ts";
+
+/** The relay could not be reached or the run could not start. The message names host:port; exit 1. */
+export class LoadError extends Error {
+  override readonly name = "LoadError";
+}
+
+/** Where a run's live output goes. */
+export interface RunOutput {
+  /** A progress line for a person (stderr). */
+  live(line: string): void;
+  /** One interval, for `--json-stream` and the live line. */
+  interval(view: IntervalView): void;
+}
+
+/** No client joined within this long: the relay is not answering. */
+const FIRST_JOIN_TIMEOUT_MS = 3000;
+/** Outstanding joins allowed over all workers when --ramp is not given, up to 1000 registered (the C driver uses batches of 64). */
+const JOIN_WINDOW = 64;
+/** Sequence-tracking memory per worker: 8 bytes a (receiver, sender) pair. */
+const MAX_PAIRS_PER_WORKER = 16 << 20;
+const INTERVAL_US = 1_000_000;
+/** The run starts this long after the command, so every worker has it before its first slot. */
+const START_DELAY_US = 100_000;
+
+interface WorkerState {
+  readonly thread: Worker;
+  opened: boolean;
+  joining: JoinProgress;
+  senders: number[] | undefined;
+  /** Lowest global id among this worker's joined clients (Infinity if none). */
+  firstJoined: number;
+  final: boolean;
+  closed: boolean;
+  lastDeliveryUs: number;
+  trackedReceivers: number;
+}
+
+/** A load run in progress: `done` resolves with the summary; `interrupt()` (Ctrl+C) ends it early with the summary so far. */
+export class LoadRun {
+  readonly done: Promise<Summary>;
+  private readonly workers: WorkerState[] = [];
+  private readonly epochMs = performance.timeOrigin + performance.now();
+  private readonly now = clockUs(this.epochMs);
+  private readonly target: string;
+  private wake: (() => void) | undefined;
+  private fatal: string | undefined;
+  private interrupted = false;
+  private drainCut = false;
+  private interruptedAtUs: number | undefined;
+  private running = false;
+  private probeSelf = false;
+  private probeOther = false;
+  private recipients = 0;
+  private readonly totals: Counters = zeroCounters();
+  private readonly latency = newHistogram(true);
+  private readonly raw = newHistogram(true);
+  private readonly spread = newHistogram(true);
+  private readonly clientPorts = new Set<number>();
+  private readonly pending = new Map<number, { count: number; counters: Counters }>();
+
+  constructor(
+    private readonly o: LoadOptions,
+    private readonly out: RunOutput,
+    private readonly relayCpuS: () => number | null,
+  ) {
+    this.target = formatEndpoint(o.host, o.port);
+    this.done = this.drive().finally(() => this.closeWorkers());
+  }
+
+  /** Ctrl+C: stop sending, drain briefly, and resolve `done` with what was measured. */
+  interrupt(): void {
+    this.interrupted = true;
+    this.interruptedAtUs ??= this.now();
+    if (this.running) for (const w of this.workers) this.command(w, { kind: "stop" });
+    this.wake?.();
+  }
+
+  private async drive(): Promise<Summary> {
+    const o = this.o;
+    const spreadMemory = newSpreadMemory();
+    for (let i = 0; i < o.workers; i++) {
+      const setup: WorkerSetup = {
+        worker: i,
+        workers: o.workers,
+        host: o.host,
+        port: o.port,
+        bind: o.bind,
+        clients: Math.ceil((o.clients - i) / o.workers),
+        senders: o.senders,
+        payloadBytes: o.payloadBytes,
+        joinRate: o.ramp / o.workers,
+        joinWindow: Math.max(1, Math.floor(JOIN_WINDOW / o.workers)),
+        epochMs: this.epochMs,
+        spread: spreadMemory,
+        maxPairs: MAX_PAIRS_PER_WORKER,
+      };
+      const thread = new Worker(new URL("./worker.ts", import.meta.url), { workerData: setup });
+      const state: WorkerState = { thread, opened: false, joining: { joined: 0, refused: 0, gaveUp: 0, attempts: 0, resent: 0 }, senders: undefined, firstJoined: Number.POSITIVE_INFINITY, final: false, closed: false, lastDeliveryUs: 0, trackedReceivers: 0 };
+      thread.on("message", (r: Report) => this.onReport(state, r));
+      thread.on("error", (err: Error) => {
+        this.fatal ??= err.message;
+        this.wake?.();
+      });
+      this.workers.push(state);
+    }
+    await this.until(() => this.workers.every((w) => w.opened));
+    this.throwIfFatal();
+
+    // Join.
+    const joinStartMs = performance.now();
+    for (const w of this.workers) this.command(w, { kind: "join" });
+    const joinLive = setInterval(() => {
+      const j = this.joinTotals();
+      this.out.live(`joining: ${j.joined}/${o.clients} joined${j.resent ? `, ${j.resent} names re-sent` : ""}${j.refused ? `, ${j.refused} refused` : ""}${j.gaveUp ? `, ${j.gaveUp} given up` : ""}`);
+    }, 1000);
+    try {
+      await this.until(() => {
+        const j = this.joinTotals();
+        if (j.joined === 0 && j.refused >= Math.min(o.clients, 4)) {
+          this.fatal ??= `no answer from ${this.target}: ICMP port unreachable (nothing is listening there)`;
+        } else if (j.joined === 0 && performance.now() - joinStartMs > FIRST_JOIN_TIMEOUT_MS) {
+          this.fatal ??= `no answer from ${this.target}: no join notice within ${FIRST_JOIN_TIMEOUT_MS / 1000} s (is the relay running there, and reachable?)`;
+        }
+        return this.workers.every((w) => w.senders !== undefined);
+      });
+    } finally {
+      clearInterval(joinLive);
+    }
+    this.throwIfFatal();
+    const join = this.joinTotals();
+    const joinS = (performance.now() - joinStartMs) / 1000;
+    const senders = this.workers.reduce((n, w) => n + (w.senders?.length ?? 0), 0);
+    if (join.joined === 0) throw new LoadError(`no answer from ${this.target}: no client could register`);
+    const measured = { options: o, target: this.target, joined: join.joined, joinAttempts: join.attempts, joinS, senders, totals: this.totals, latency: this.latency, raw: this.raw, spread: this.spread };
+    if (this.interrupted) return buildSummary({ ...measured, echo: true, recipients: 0, trackedReceivers: 0, interrupted: true, drainCut: false });
+
+    // Echo probe: does a sender get its own line back? (`--no-echo` relays leave it out.)
+    const echo = await this.probe(join.joined);
+
+    // Run.
+    const recipients = echo ? join.joined : join.joined - 1;
+    this.recipients = recipients;
+    const t0Us = this.now() + START_DELAY_US;
+    const endUs = t0Us + o.durationS * 1e6;
+    const cpu0 = process.cpuUsage();
+    const relay0 = this.relayCpuS();
+    const relayPorts = new Set(isLoopback(o.host) ? [o.port] : []);
+    const clientDrops0 = socketDrops(this.clientPorts);
+    const relayDrops0 = relayPorts.size > 0 ? socketDrops(relayPorts) : null;
+    this.running = true;
+    for (const w of this.workers) {
+      this.command(w, { kind: "run", t0Us, endUs, ratePerSenderHz: senders > 0 ? o.rate / senders : 0, recipients, intervalUs: INTERVAL_US });
+    }
+    if (this.interrupted) this.interrupt();
+    await this.until(() => this.workers.every((w) => w.final));
+    this.running = false;
+    const cpu = process.cpuUsage(cpu0);
+    const relay1 = this.relayCpuS();
+    const clientDrops1 = socketDrops(this.clientPorts);
+    const relayDrops1 = relayPorts.size > 0 ? socketDrops(relayPorts) : null;
+    const drops = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a);
+    return buildSummary({
+      ...measured,
+      echo,
+      recipients,
+      trackedReceivers: this.workers.reduce((n, w) => n + w.trackedReceivers, 0),
+      interrupted: this.interrupted,
+      drainCut: this.drainCut,
+      cpuS: (cpu.user + cpu.system) / 1e6,
+      t0Us,
+      stoppedUs: Math.max(t0Us, Math.min(this.interruptedAtUs ?? endUs, endUs)),
+      lastDeliveryUs: Math.max(0, ...this.workers.map((w) => w.lastDeliveryUs)),
+      relayCpuS: relay0 === null || relay1 === null ? null : relay1 - relay0,
+      clientDrops: drops(clientDrops0, clientDrops1),
+      relayDrops: drops(relayDrops0, relayDrops1),
+    });
+  }
+
+  private async probe(registered: number): Promise<boolean> {
+    // Any registered client can send the probe: take the lowest id.
+    const sender = Math.min(...this.workers.map((w) => w.firstJoined));
+    for (let attempt = 0; attempt < 3 && !this.interrupted; attempt++) {
+      this.probeSelf = this.probeOther = false;
+      const text = `?probe ${attempt} ${Math.random().toString(36).slice(2, 8)}`;
+      for (const w of this.workers) this.command(w, { kind: "probe", text, sender });
+      await this.until(() => this.probeSelf || this.probeOther, 1000);
+      if (this.probeSelf) return true;
+      if (this.probeOther) {
+        await this.until(() => this.probeSelf, 300);
+        return this.probeSelf;
+      }
+      if (registered === 1) return false;
+    }
+    return true;
+  }
+
+  private onReport(w: WorkerState, r: Report): void {
+    switch (r.kind) {
+      case "opened":
+        w.opened = true;
+        for (const p of r.ports) this.clientPorts.add(p);
+        break;
+      case "fatal":
+        this.fatal ??= r.message;
+        break;
+      case "joining":
+        w.joining = r;
+        break;
+      case "joined":
+        w.joining = r;
+        w.senders = r.senders;
+        w.firstJoined = r.firstJoined;
+        break;
+      case "probeSeen":
+        if (r.self) this.probeSelf = true;
+        else this.probeOther = true;
+        break;
+      case "interval":
+        this.onInterval(w, r);
+        break;
+      case "closed":
+        w.closed = true;
+        break;
+    }
+    this.wake?.();
+  }
+
+  private onInterval(w: WorkerState, r: Extract<Report, { kind: "interval" }>): void {
+    addCounters(this.totals, r.counters);
+    mergeEncoded(this.latency, r.latency);
+    mergeEncoded(this.raw, r.raw);
+    mergeEncoded(this.spread, r.spread);
+    w.lastDeliveryUs = Math.max(w.lastDeliveryUs, r.lastDeliveryUs);
+    w.trackedReceivers = r.trackedReceivers;
+    if (r.final) {
+      w.final = true;
+      if (r.drainCut) this.drainCut = true;
+      return;
+    }
+    let slot = this.pending.get(r.index);
+    if (slot === undefined) {
+      slot = { count: 0, counters: zeroCounters() };
+      this.pending.set(r.index, slot);
+    }
+    addCounters(slot.counters, r.counters);
+    if (++slot.count < this.workers.length) return;
+    this.pending.delete(r.index);
+    // Lines sent in the interval just ended may still be on their way: they are not owed yet.
+    const owed = (this.totals.sent - slot.counters.sent) * this.recipients;
+    this.out.interval({
+      t_s: r.index + 1,
+      joined: this.joinTotals().joined,
+      sent_per_s: slot.counters.sent,
+      deliveries_per_s: slot.counters.delivered,
+      loss_so_far: owed > 0 ? round(Math.max(0, 1 - (this.totals.delivered - this.totals.duplicates) / owed), 6) : 0,
+      p99_so_far_us: this.latency.totalCount > 0 ? this.latency.getValueAtPercentile(99) : 0,
+      late: slot.counters.late,
+    });
+  }
+
+  private joinTotals() {
+    const j = { joined: 0, refused: 0, gaveUp: 0, attempts: 0, resent: 0 };
+    for (const w of this.workers) {
+      j.joined += w.joining.joined;
+      j.refused += w.joining.refused;
+      j.gaveUp += w.joining.gaveUp;
+      j.attempts += w.joining.attempts;
+      j.resent += w.joining.resent;
+    }
+    return j;
+  }
+
+  private command(w: WorkerState, c: Command): void {
+    w.thread.postMessage(c);
+  }
+
+  private throwIfFatal(): void {
+    if (this.fatal !== undefined) throw new LoadError(this.fatal);
+  }
+
+  /** Waits until `done()` holds, a worker fails, Ctrl+C, or `timeoutMs` passes; re-checks on every report. */
+  private async until(done: () => boolean, timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!done() && this.fatal === undefined && !(this.interrupted && !this.running)) {
+      const left = Math.min(deadline - performance.now(), 250);
+      if (deadline - performance.now() <= 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private async closeWorkers(): Promise<void> {
+    for (const w of this.workers) this.command(w, { kind: "close" });
+    await this.until(() => this.workers.every((w) => w.closed), 1000);
+    await Promise.all(this.workers.map((w) => w.thread.terminate()));
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host.startsWith("127.") || host === "::1";
+}
