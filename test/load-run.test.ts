@@ -8,8 +8,9 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.stop("SIGKILL", 2000);
 });
 
+/** A relay as a load run wants it: no per-source limits (what --spawn-server starts too). */
 async function relay(...args: string[]): Promise<ServerProcess> {
-  const s = await spawnServer(["--quiet", ...args]);
+  const s = await spawnServer(["--quiet", "--rate-limit", "0", ...args]);
   servers.push(s);
   return s;
 }
@@ -45,6 +46,25 @@ describe("load generator against a relay", () => {
     const { code, summary } = await load(["--port", String(s.port), ...small, "--senders", "5"]);
     expect(code).toBe(0);
     expect(summary).toMatchObject({ registered: 20, senders: 5, echo: false, sent: 200, expected: 200 * 19, delivered: 200 * 19, loss: 0, duplicates: 0 });
+  });
+
+  test("a relay that validates addresses: every client answers its challenge, joins, and is counted", async () => {
+    const s = await relay("--verify-address", "on");
+    const { code, summary } = await load(["--port", String(s.port), ...small]);
+    expect(code).toBe(0);
+    expect(summary).toMatchObject({ clients: 20, registered: 20, sent: 200, expected: 200 * 20, delivered: 200 * 20, loss: 0 });
+    const { stderr } = await s.stop("SIGINT");
+    expect(stderr).toMatch(/challenges=(\d+)/);
+    expect(Number(/challenges=(\d+)/.exec(stderr)![1])).toBeGreaterThanOrEqual(20);
+  });
+
+  test("two runs against one relay: the second's names are its own, not taken", async () => {
+    const s = await relay();
+    for (let run = 0; run < 2; run++) {
+      const { code, summary } = await load(["--port", String(s.port), "--clients", "10", "--rate", "50", "--duration", "0.5"]);
+      expect(code).toBe(0);
+      expect(summary).toMatchObject({ registered: 10, loss: 0 });
+    }
   });
 
   test("--json carries the documented fields", async () => {

@@ -1,7 +1,9 @@
 // A worker's synthetic clients: one connected UDP socket each, and their registration with retries and backoff.
 
-import type { JoinProgress, WorkerSetup } from "./messages.ts";
+import { notice, SERVER_TAG } from "../protocol.ts";
+import { challengeReply } from "../verify.ts";
 import { setReceiveBuffer } from "./kernel.ts";
+import type { JoinProgress, WorkerSetup } from "./messages.ts";
 
 /** Receive callback: `local` is the client's index in this worker. */
 export type DataHandler = (local: number, datagram: Uint8Array) => void;
@@ -29,21 +31,38 @@ const WINDOW_FULL_UP_TO = 1000;
 /** How often the join loop looks at the clock. */
 const JOIN_TICK_MS = 10;
 
-/** A client's name: `c<global id>`, as the C load driver names them. */
-export function clientName(id: number): string {
-  return `c${id}`;
+/** A client's name: `c<global id>-<run tag>`, unique per run (the relay may still hold an earlier run's clients). */
+export function clientName(id: number, runTag: string): string {
+  return `c${id}-${runTag}`;
 }
 
 const utf8 = new TextEncoder();
+const decoder = new TextDecoder();
+const NAME_REFUSED = `${SERVER_TAG} Name refused`;
+
+/** What a datagram to a client that has not joined yet says about its registration. */
+export const JoinReply = { joined: 0, challenge: 1, refused: 2 } as const;
+export type JoinReply = (typeof JoinReply)[keyof typeof JoinReply];
+
+/**
+ * Reads a datagram that reached a client before it joined. The relay sends registered clients everything, and
+ * unregistered addresses only three things: an address-validation challenge, a name refusal, or "full".
+ * Anything else proves the registration went through (even if the client's own join notice was lost).
+ */
+export function classifyJoinReply(text: string): JoinReply {
+  if (challengeReply(text) !== undefined) return JoinReply.challenge;
+  if (text.startsWith(NAME_REFUSED) || text === notice.full) return JoinReply.refused;
+  return JoinReply.joined;
+}
 
 /**
  * The sockets of one worker. Client `local` has global id `worker + local × workers`, so senders (the
  * lowest ids) are spread over all workers.
  *
- * A client counts as joined once the relay sends it anything. Normally that is its own join notice; but
- * the notice can be lost while the registration went through, and the relay only ever sends to
- * registered addresses, so any datagram proves it. Retrying such a client would send its name again,
- * which the relay would relay as a chat line.
+ * A client counts as joined once the relay sends it anything but a challenge or a refusal (`classifyJoinReply`).
+ * Normally that is its own join notice; but the notice can be lost while the registration went through, and
+ * retrying such a client would send its name again, which the relay would relay as a chat line. A relay that
+ * validates addresses (any non-loopback bind) answers the name with a challenge, answered here at once.
  */
 export class ClientPool {
   readonly sockets: Bun.udp.ConnectedSocket<"uint8array">[] = [];
@@ -185,6 +204,29 @@ export class ClientPool {
     for (const s of this.sockets) s.close();
   }
 
+  /** Address-validation challenges answered. */
+  challenges = 0;
+  /** Names the relay refused (taken, full): those clients are given up. */
+  namesRefused = 0;
+
+  /** Cold path, until a client has joined: a challenge is answered, a refusal gives the client up, anything else joins it. */
+  screen(local: number, datagram: Uint8Array): void {
+    const text = decoder.decode(datagram);
+    switch (classifyJoinReply(text)) {
+      case JoinReply.challenge:
+        this.challenges++;
+        this.sendText(local, challengeReply(text)!);
+        return;
+      case JoinReply.refused:
+        this.namesRefused++;
+        this.attempts[local] = MAX_ATTEMPTS; // the next join tick gives it up
+        this.nextTryMs[local] = 0;
+        return;
+      default:
+        this.markJoined(local);
+    }
+  }
+
   /** ICMP port or host unreachable on a client's socket. */
   markRefused(local: number): void {
     this.unreachable++;
@@ -201,10 +243,14 @@ export class ClientPool {
     const backoff = Math.min(MAX_RTO_MS, this.rtoMs * 2 ** attempt);
     this.nextTryMs[local] = now + backoff * (0.8 + 0.4 * Math.random());
     this.sends++;
+    this.sendText(local, clientName(this.id(local), this.setup.runTag));
+  }
+
+  private sendText(local: number, text: string): void {
     try {
       // sendMany, not send: when the ICMP error an earlier send earned is still queued (the `error`
       // callback has not taken it yet), sendMany throws ECONNREFUSED where send would swallow it (Bun 1.4.5).
-      this.sockets[local]!.sendMany([utf8.encode(clientName(this.id(local)))]);
+      this.sockets[local]!.sendMany([utf8.encode(text)]);
     } catch (err) {
       if ((err as { code?: string }).code !== "ECONNREFUSED") throw err;
       this.markRefused(local);

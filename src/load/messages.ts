@@ -16,6 +16,8 @@ export interface WorkerSetup {
   readonly joinRate: number;
   /** Outstanding joins this worker allows when not paced by `joinRate`. */
   readonly joinWindow: number;
+  /** Names are `c<id>-<runTag>`: a second run against the same relay must not find its names taken. */
+  readonly runTag: string;
   /** The run's clock origin, on the `performance.timeOrigin` scale (ms). */
   readonly epochMs: number;
   readonly spread: SharedArrayBuffer;

@@ -15,9 +15,10 @@ const serverScript = resolve(import.meta.dir, "../server.ts");
 
 /** Starts `src/server.ts` on a free loopback port and waits (bounded) for its `Running on` line. */
 export async function spawnRelay(host = "127.0.0.1", timeoutMs = 10_000): Promise<SpawnedRelay> {
-  // TODO(rate limiting): once the relay has `--rate-limit`, pass `--rate-limit 0` here so a load run measures
-  // fan-out, not the limiter. Today the flag does not exist and the relay would refuse to start.
-  const proc = Bun.spawn([process.execPath, "run", serverScript, "--host", host, "--port", "0", "--quiet"], {
+  // A load run measures fan-out, not the limiter: every per-source limit off, and no global cap on joins or
+  // first datagrams (a 10 000-client join storm is part of what it measures).
+  const unlimited = ["--rate-limit", "0", "--join-rate-total", "0", "--unknown-rate-total", "0"];
+  const proc = Bun.spawn([process.execPath, "run", serverScript, "--host", host, "--port", "0", "--quiet", ...unlimited], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

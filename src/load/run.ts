@@ -89,6 +89,7 @@ export class LoadRun {
   private async drive(): Promise<Summary> {
     const o = this.o;
     const spreadMemory = newSpreadMemory();
+    const runTag = Math.random().toString(36).slice(2, 6);
     for (let i = 0; i < o.workers; i++) {
       const setup: WorkerSetup = {
         worker: i,
@@ -101,6 +102,7 @@ export class LoadRun {
         payloadBytes: o.payloadBytes,
         joinRate: o.ramp / o.workers,
         joinWindow: Math.max(1, Math.floor(JOIN_WINDOW / o.workers)),
+        runTag,
         epochMs: this.epochMs,
         spread: spreadMemory,
         maxPairs: MAX_PAIRS_PER_WORKER,

@@ -76,10 +76,10 @@ function onData(local: number, datagram: Uint8Array): void {
   }
 }
 
-// Cold path: join notices (first datagram proves registration), probe lines, anything else.
+// Cold path: challenges and join notices (until joined), probe lines, anything else.
 function onOther(local: number, datagram: Uint8Array): void {
   counters.other++;
-  if (pool.joined[local] === 0) pool.markJoined(local);
+  if (pool.joined[local] === 0) pool.screen(local, datagram);
   if (probeText !== undefined && endsWith(datagram, probeText)) {
     if (pool.id(local) === probeSender) {
       if (!probeSelfSeen) post({ kind: "probeSeen", self: true });

@@ -54,6 +54,7 @@ export async function spawnServer(args: string[] = [], timeoutMs = 10_000): Prom
     }
     if (partial) lines.push(partial);
   })();
+  let stopped: Promise<{ code: number | null; stdout: string; stderr: string }> | undefined;
   const deadline = performance.now() + timeoutMs;
   while (port === 0) {
     const running = lines.find((l) => l.startsWith("[SERVER] Running on "));
@@ -67,12 +68,16 @@ export async function spawnServer(args: string[] = [], timeoutMs = 10_000): Prom
     proc,
     port,
     lines,
-    async stop(signal = "SIGINT", stopTimeoutMs = 10_000) {
-      proc.kill(signal);
-      const timer = setTimeout(() => proc.kill("SIGKILL"), stopTimeoutMs);
-      const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text(), stdoutDone]);
-      clearTimeout(timer);
-      return { code, stdout: lines.join("\n"), stderr };
+    stop(signal = "SIGINT", stopTimeoutMs = 10_000) {
+      // Idempotent: a test may stop its server and an afterEach stop it again.
+      stopped ??= (async () => {
+        proc.kill(signal);
+        const timer = setTimeout(() => proc.kill("SIGKILL"), stopTimeoutMs);
+        const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text(), stdoutDone]);
+        clearTimeout(timer);
+        return { code, stdout: lines.join("\n"), stderr };
+      })();
+      return stopped;
     },
   };
 }
