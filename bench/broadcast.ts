@@ -73,13 +73,13 @@ export const broadcastGroup: BenchGroup = {
     const ns = sweep(quick, [1, 10, 100, 1000, 10_000], [100]);
     const regimes = sweep<Regime>(quick, ["idle", "busy"], ["busy"]);
     // 0 = everyone in one sendMany call (the relay sends CHUNK_CLIENTS per call).
-    const chunks = sweep(quick, [0, 512], [0]);
+    const chunks = sweep(quick, [0, 64, 512], [64]);
     const maxN = Math.max(...ns);
     const prefix = encodePrefix("alice");
 
     group("broadcast: one line to N recipients (time per broadcast; each sample is one broadcast)", () => {
       summary(() => {
-        bench("FanOut.broadcast: sendMany per 64-client chunk (N=$n, $recipients)", async function* (state: BenchState) {
+        bench("FanOut.broadcast: sendMany per 1024-client chunk (N=$n, $recipients)", async function* (state: BenchState) {
           const n = state.get("n") as number;
           const regime = state.get("recipients") as Regime;
           const r = await (rig ??= openRig(maxN));

@@ -61,7 +61,7 @@ async function startRelay(kind: RelayKind): Promise<Started> {
   const port = await freePort();
   const argv =
     kind === "this relay"
-      ? [bun, "run", "src/server.ts", "--port", String(port), "--quiet"]
+      ? [bun, "run", "src/server.ts", "--port", String(port), "--quiet", "--rate-limit", "0"]
       : kind === "C reference"
         ? [build("c_relay"), String(port)]
         : [bun, "run", "scripts/naive-relay.ts", String(port)];

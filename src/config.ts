@@ -2,6 +2,7 @@
 
 import { ConfigError, parseFlags, parseHost, parseInteger, parseSeconds, parseSwitch } from "./flags.ts";
 import { longestNameNoticeBytes, MAX_UDP_PAYLOAD } from "./protocol.ts";
+import { CHUNK_CLIENTS } from "./registry.ts";
 import { isLoopback, VerifyMode } from "./verify.ts";
 
 export { ConfigError, parseHost, parseInteger, parseSeconds, parseSwitch } from "./flags.ts";
@@ -18,6 +19,8 @@ export interface RelayConfig {
   readonly quiet: boolean;
   /** Datagrams held for a full socket buffer before further ones are dropped and counted. */
   readonly sendQueuePackets: number;
+  /** Recipients per `sendMany` call: fewer reach the first recipients sooner, more carry more (README, Performance). */
+  readonly sendBatchClients: number;
   /** Kernel receive buffer to ask for (0 = OS default): absorbs bursts, such as join storms. */
   readonly recvBufferBytes: number;
   /** Kernel send buffer to ask for (0 = OS default): room for a fan-out before EAGAIN. */
@@ -71,6 +74,7 @@ export const defaults: RelayConfig = Object.freeze({
   echo: true,
   quiet: false,
   sendQueuePackets: 1 << 18,
+  sendBatchClients: CHUNK_CLIENTS,
   recvBufferBytes: 4 << 20,
   sendBufferBytes: 4 << 20,
   maxNameChars: 32,
@@ -116,6 +120,8 @@ Options (each also from the environment variable shown):
   --no-echo            do not send a line back to its sender (RELAY_NO_ECHO=1)
   --quiet              no per-message console lines (RELAY_QUIET=1)
   --send-queue N       datagrams held while the socket buffer is full (RELAY_SEND_QUEUE; default ${defaults.sendQueuePackets})
+  --send-batch N       recipients per sendMany call, 1-65536 (RELAY_SEND_BATCH; default ${defaults.sendBatchClients});
+                       smaller reaches the first recipients sooner, larger carries more
   --recv-buffer BYTES  kernel receive buffer to ask for, 0 = OS default (RELAY_RECV_BUFFER; default ${defaults.recvBufferBytes})
   --send-buffer BYTES  kernel send buffer to ask for, 0 = OS default (RELAY_SEND_BUFFER; default ${defaults.sendBufferBytes})
   --max-name N         longest name in characters, 1-64 (RELAY_MAX_NAME; default ${defaults.maxNameChars})
@@ -151,6 +157,7 @@ const options = {
   "no-echo": { type: "boolean" },
   quiet: { type: "boolean" },
   "send-queue": { type: "string" },
+  "send-batch": { type: "string" },
   "recv-buffer": { type: "string" },
   "send-buffer": { type: "string" },
   "max-name": { type: "string" },
@@ -186,6 +193,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     echo: !(values["no-echo"] ?? parseSwitch("RELAY_NO_ECHO", env.RELAY_NO_ECHO)),
     quiet: values.quiet ?? parseSwitch("RELAY_QUIET", env.RELAY_QUIET),
     sendQueuePackets: parseInteger("--send-queue", values["send-queue"] ?? env.RELAY_SEND_QUEUE, defaults.sendQueuePackets, 0, 1 << 24),
+    sendBatchClients: parseInteger("--send-batch", values["send-batch"] ?? env.RELAY_SEND_BATCH, defaults.sendBatchClients, 1, 65_536),
     recvBufferBytes: parseInteger("--recv-buffer", values["recv-buffer"] ?? env.RELAY_RECV_BUFFER, defaults.recvBufferBytes, 0, 1 << 30),
     sendBufferBytes: parseInteger("--send-buffer", values["send-buffer"] ?? env.RELAY_SEND_BUFFER, defaults.sendBufferBytes, 0, 1 << 30),
     maxNameChars: parseInteger("--max-name", values["max-name"] ?? env.RELAY_MAX_NAME, defaults.maxNameChars, 1, 64),

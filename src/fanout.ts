@@ -64,7 +64,7 @@ export class FanOut {
     return view;
   }
 
-  /** Sends `frame` to every registered client: one `sendMany` per chunk of the registry. */
+  /** Sends `frame` to every registered client: one `sendMany` per chunk of the registry (CHUNK_CLIENTS). */
   // hot path
   broadcast(frame: Uint8Array): void {
     const chunks = this.registry.chunks;

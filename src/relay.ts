@@ -84,7 +84,7 @@ export function formatEndpoint(host: string, port: number): string {
 /** Binds and starts relaying. Throws BindError when the address cannot be bound. */
 export async function startRelay(config: RelayConfig, printer?: LinePrinter, options: RelayOptions = {}): Promise<Relay> {
   const stats = new RelayStats();
-  const registry = new Registry();
+  const registry = new Registry(config.sendBatchClients);
   const maxDatagram = config.maxDatagramBytes;
   const echo = config.echo;
   const console_ = config.quiet ? undefined : printer;

@@ -1,7 +1,7 @@
 // Registry: lookups by (address, port) and a packet array kept consistent through joins and swap-removes.
 
 import { describe, expect, test } from "bun:test";
-import { CHUNK_CLIENTS, type Client, Registry } from "../src/registry.ts";
+import { type Client, Registry } from "../src/registry.ts";
 
 /** The chunks must hold exactly one [payload, port, address] triple per client, at the client's slot, all full but the last. */
 function consistent(r: Registry): void {
@@ -9,7 +9,7 @@ function consistent(r: Registry): void {
   expect(packets.length).toBe(r.size * 3);
   r.chunks.forEach((chunk, k) => {
     expect(chunk.length).toBeGreaterThan(0);
-    if (k < r.chunks.length - 1) expect(chunk.length).toBe(CHUNK_CLIENTS * 3);
+    if (k < r.chunks.length - 1) expect(chunk.length).toBe(r.chunkClients * 3);
   });
   r.all().forEach((c, i) => {
     expect(c.slot).toBe(i);
@@ -64,13 +64,13 @@ describe("Registry", () => {
   });
 
   test("many clients span chunks; removals anywhere keep every chunk full but the last", () => {
-    const r = new Registry();
-    const n = CHUNK_CLIENTS * 3 + 5;
+    const r = new Registry(8);
+    const n = 8 * 3 + 5;
     const cs: Client[] = [];
     for (let i = 0; i < n; i++) cs.push(r.add(`c${i}`, "127.0.0.1", 10_000 + i, 0));
     consistent(r);
     expect(r.chunks.length).toBe(4);
-    for (const i of [0, CHUNK_CLIENTS, CHUNK_CLIENTS * 2 + 7, n - 1, 3, 4, 5, 6, 7]) {
+    for (const i of [0, 8, 8 * 2 + 7, n - 1, 3, 4, 5, 6, 7]) {
       r.remove(cs[i]!);
       consistent(r);
     }

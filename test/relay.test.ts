@@ -128,9 +128,9 @@ describe("vanished clients", () => {
 });
 
 describe("many clients", () => {
-  test("150 clients span several sendMany chunks: everyone alive gets every line, with and without echo", async () => {
+  test("150 clients span several sendMany batches (--send-batch 64): everyone alive gets every line, with and without echo", async () => {
     for (const echo of [true, false]) {
-      const r = await relay({ echo });
+      const r = await relay({ echo, sendBatchClients: 64 });
       const ps = await clients(r, 150, echo ? "e" : "n");
       const dead = new Set([10, 64, 127, 149]); // in the first, second and last chunk, and the very last slot
       for (const i of dead) ps[i]!.close();
