@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { defaults } from "../src/config.ts";
 import { type Relay, startRelay } from "../src/relay.ts";
-import { challengeReply } from "../src/verify.ts";
+import { challengeReply } from "../src/defence/verify.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),

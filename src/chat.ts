@@ -5,12 +5,12 @@ import { type Command, CommandKind, parseCommand, splitRecipient } from "./comma
 import type { RelayConfig } from "./config.ts";
 import type { FanOut } from "./fanout.ts";
 import { cleanName, NameProblem, nameKey, nameProblem, refusalText } from "./names.ts";
-import type { WindowCounter } from "./limits.ts";
-import type { Membership } from "./membership.ts";
+import type { WindowCounter } from "./defence/limits.ts";
+import type { Membership } from "./scale/membership.ts";
 import { COMMAND_BYTE, commandSyntax, encode, encodeJoin, nameRefusal, notice } from "./protocol.ts";
 import type { Client, Registry } from "./registry.ts";
 import { RememberedNames } from "./remembered.ts";
-import type { LineSink } from "./sink.ts";
+import type { LineSink } from "./scale/sink.ts";
 import type { RelayStats } from "./stats.ts";
 import { checkText, lineEnd, TextCheck } from "./text.ts";
 

@@ -3,7 +3,7 @@
 import { ConfigError, parseFlags, parseHost, parseInteger, parseSeconds, parseSwitch } from "./flags.ts";
 import { longestNameNoticeBytes, MAX_UDP_PAYLOAD } from "./protocol.ts";
 import { CHUNK_CLIENTS } from "./registry.ts";
-import { isLoopback, VerifyMode } from "./verify.ts";
+import { isLoopback, VerifyMode } from "./defence/verify.ts";
 
 export { ConfigError, parseHost, parseInteger, parseSeconds, parseSwitch } from "./flags.ts";
 

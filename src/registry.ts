@@ -1,6 +1,6 @@
 // The client registry: who is registered, looked up by source address, and the packet arrays fan-out sends over.
 
-import type { Bucket } from "./limits.ts";
+import type { Bucket } from "./defence/limits.ts";
 import { nameKey } from "./names.ts";
 import { encodePrefix } from "./protocol.ts";
 

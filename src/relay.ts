@@ -4,14 +4,14 @@ import { isUtf8 } from "node:buffer";
 import { Chat } from "./chat.ts";
 import { fanoutCap, type RelayConfig } from "./config.ts";
 import { FanOut } from "./fanout.ts";
-import { Gate } from "./gate.ts";
-import { DeliveryBudget, takeToken, WindowCounter } from "./limits.ts";
-import type { Membership } from "./membership.ts";
+import { Gate } from "./defence/gate.ts";
+import { DeliveryBudget, takeToken, WindowCounter } from "./defence/limits.ts";
+import type { Membership } from "./scale/membership.ts";
 import type { LinePrinter } from "./printer.ts";
 import { COMMAND_BYTE, encode, notice } from "./protocol.ts";
 import { type Client, Registry } from "./registry.ts";
 import { type BufferSizes, setBufferSizes } from "./sockopt.ts";
-import { type LineSink, teeLines } from "./sink.ts";
+import { type LineSink, teeLines } from "./scale/sink.ts";
 import { RelayStats } from "./stats.ts";
 import { checkText, lineEnd, TextCheck } from "./text.ts";
 

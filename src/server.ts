@@ -1,13 +1,13 @@
 // Entry point: parse config, start the relay, print, and shut down cleanly on SIGINT/SIGTERM.
 
-import { BusError } from "./bus.ts";
+import { BusError } from "./scale/bus.ts";
 import { ConfigError, parseConfig, type RelayConfig, usage } from "./config.ts";
-import { startMesh } from "./mesh.ts";
+import { startMesh } from "./scale/mesh.ts";
 import { LinePrinter, streamWriter } from "./printer.ts";
 import { notice } from "./protocol.ts";
 import { BindError, startRelay } from "./relay.ts";
 import type { BufferSizes } from "./sockopt.ts";
-import { startWorkers, totalStats } from "./workers.ts";
+import { startWorkers, totalStats } from "./scale/workers.ts";
 
 let parsed;
 try {

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { defaults, type RelayConfig } from "../src/config.ts";
 import { type Relay, startRelay } from "../src/relay.ts";
-import { challengeReply } from "../src/verify.ts";
+import { challengeReply } from "../src/defence/verify.ts";
 import { type ClientProcess, spawnClient } from "./support/client-process.ts";
 import { joinAll, type Peer, peer } from "./support/peer.ts";
 

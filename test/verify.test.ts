@@ -2,7 +2,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { notice } from "../src/protocol.ts";
-import { AddressVerifier, CODE_ALPHABET, challengeReply, formatAnswer, isLoopback, mayBeAnswer, parseAnswer, verifies } from "../src/verify.ts";
+import { AddressVerifier, CODE_ALPHABET, challengeReply, formatAnswer, isLoopback, mayBeAnswer, parseAnswer, verifies } from "../src/defence/verify.ts";
 
 const CODE = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
 

@@ -2,8 +2,8 @@
 
 import { afterEach, expect, test } from "bun:test";
 import { defaults, type RelayConfig } from "../src/config.ts";
-import type { WorkerReport } from "../src/worker-messages.ts";
-import { startWorkers, type WorkerGroup } from "../src/workers.ts";
+import type { WorkerReport } from "../src/scale/worker-messages.ts";
+import { startWorkers, type WorkerGroup } from "../src/scale/workers.ts";
 import { type Peer, peer } from "./support/peer.ts";
 import { spawnServer } from "./support/server-process.ts";
 

@@ -2,7 +2,7 @@
 
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { nameKey } from "./names.ts";
+import { nameKey } from "../names.ts";
 
 /** The KV bucket holding one key per online name across the mesh. */
 export const PRESENCE_BUCKET = "relay-presence";

@@ -1,6 +1,6 @@
 // Membership hooks: how a relay tells the rest of a deployment (other workers, other mesh nodes) who joined, left or was renamed.
 
-import type { Client } from "./registry.ts";
+import type { Client } from "../registry.ts";
 
 /**
  * Told of every membership change the chat makes on its own clients, and asked about names held elsewhere.

@@ -1,7 +1,7 @@
 // The messages between the main thread and relay worker threads: membership changes, liveness gossip, console, control.
 
-import type { RelayConfig } from "./config.ts";
-import type { BufferSizes } from "./sockopt.ts";
+import type { RelayConfig } from "../config.ts";
+import type { BufferSizes } from "../sockopt.ts";
 
 /** What a worker is started with. */
 export interface WorkerData {

@@ -2,14 +2,14 @@
 
 import { randomUUID } from "node:crypto";
 import { Bus, BusError } from "./bus.ts";
-import type { Chat } from "./chat.ts";
-import type { RelayConfig } from "./config.ts";
+import type { Chat } from "../chat.ts";
+import type { RelayConfig } from "../config.ts";
 import type { Membership } from "./membership.ts";
-import { nameKey } from "./names.ts";
+import { nameKey } from "../names.ts";
 import { Presence } from "./presence.ts";
-import type { LinePrinter } from "./printer.ts";
-import type { Client, Registry } from "./registry.ts";
-import { type Relay, startRelay } from "./relay.ts";
+import type { LinePrinter } from "../printer.ts";
+import type { Client, Registry } from "../registry.ts";
+import { type Relay, startRelay } from "../relay.ts";
 
 /** A relay on the bus. */
 export interface MeshRelay {

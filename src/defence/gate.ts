@@ -1,13 +1,13 @@
 // The gate for datagrams from unregistered addresses: per-prefix and global budgets, then address validation or the chat's admit.
 
 import { isUtf8 } from "node:buffer";
-import type { Chat } from "./chat.ts";
-import type { RelayConfig } from "./config.ts";
-import type { FanOut } from "./fanout.ts";
+import type { Chat } from "../chat.ts";
+import type { RelayConfig } from "../config.ts";
+import type { FanOut } from "../fanout.ts";
 import { prefixKey, WindowCounter } from "./limits.ts";
-import { encode, notice } from "./protocol.ts";
-import type { RelayStats } from "./stats.ts";
-import { lineEnd } from "./text.ts";
+import { encode, notice } from "../protocol.ts";
+import type { RelayStats } from "../stats.ts";
+import { lineEnd } from "../text.ts";
 import { AddressVerifier, formatAnswer, mayBeAnswer, parseAnswer, verifies } from "./verify.ts";
 
 /**

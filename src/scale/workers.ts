@@ -1,11 +1,11 @@
 // Worker group: N relay threads on one SO_REUSEPORT port; the main thread owns the name index and passes membership on.
 
 import { Worker } from "node:worker_threads";
-import type { RelayConfig } from "./config.ts";
-import { nameKey } from "./names.ts";
-import { BindError, formatEndpoint } from "./relay.ts";
-import type { BufferSizes } from "./sockopt.ts";
-import { RelayStats } from "./stats.ts";
+import type { RelayConfig } from "../config.ts";
+import { nameKey } from "../names.ts";
+import { BindError, formatEndpoint } from "../relay.ts";
+import type { BufferSizes } from "../sockopt.ts";
+import { RelayStats } from "../stats.ts";
 import type { FromWorker, StatsSnapshot, ToWorker, WorkerData, WorkerReport } from "./worker-messages.ts";
 
 /** A running group of relay workers. */

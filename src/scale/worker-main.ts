@@ -2,9 +2,9 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import type { Membership } from "./membership.ts";
-import { LinePrinter } from "./printer.ts";
-import type { Client } from "./registry.ts";
-import { BindError, type Relay, startRelay } from "./relay.ts";
+import { LinePrinter } from "../printer.ts";
+import type { Client } from "../registry.ts";
+import { BindError, type Relay, startRelay } from "../relay.ts";
 import type { FromWorker, ToWorker, WorkerData, WorkerReport } from "./worker-messages.ts";
 
 const data = workerData as WorkerData;

@@ -1,8 +1,8 @@
 // Address validation: the stateless join code (a truncated HMAC over address, port, name and time window) and its wire forms, for the relay and its clients.
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { cleanName, nameKey } from "./names.ts";
-import { notice } from "./protocol.ts";
+import { cleanName, nameKey } from "../names.ts";
+import { notice } from "../protocol.ts";
 
 /** `--verify-address`: `auto` checks addresses on every bind but loopback. */
 export const VerifyMode = { on: "on", off: "off", auto: "auto" } as const;
