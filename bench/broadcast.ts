@@ -103,7 +103,7 @@ export const broadcastGroup: BenchGroup = {
           .args({ n: ns, recipients: regimes })
           .baseline();
 
-        bench("sendMany in batches of $chunk, 0 = all (N=$n, $recipients)", async function* (state: BenchState) {
+        bench("sendMany, $chunk recipients per call (0: all) (N=$n, $recipients)", async function* (state: BenchState) {
           const n = state.get("n") as number;
           const regime = state.get("recipients") as Regime;
           const chunk = state.get("chunk") as number;
