@@ -6,19 +6,19 @@
 //   bun run scripts/compare-relays.ts [--reference DIR] [--rounds N] [--clients N] [--only relays|generators] [--out FILE]
 //
 // --reference is the folder with c_relay.c and c_load.c (default ../shared/reference beside the repo);
-// they are built into /tmp with gcc. Loopback only.
+// they are built into a temporary folder with gcc. Loopback only.
 
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { processCpuSeconds } from "../src/load/relay-process.ts";
+import { buildReference, defaultReferenceDir } from "./reference.ts";
 
 const root = resolve(import.meta.dir, "..");
 const bun = process.execPath;
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
   options: {
-    reference: { type: "string", default: resolve(root, "../shared/reference") },
+    reference: { type: "string", default: defaultReferenceDir },
     rounds: { type: "string", default: "3" },
     clients: { type: "string", default: "1000" },
     only: { type: "string" },
@@ -32,15 +32,7 @@ const saturated = { senders: 10, rate: 1000, duration: 3 };
 /** A load every relay carries: 50 msg/s × 1000 clients = 50k deliveries/s. */
 const moderate = { senders: 10, rate: 50, duration: 3 };
 
-function build(name: string, extra: string[] = []): string {
-  const bin = `/tmp/${name}`;
-  const src = resolve(values.reference!, `${name}.c`);
-  if (!existsSync(bin)) {
-    const r = Bun.spawnSync(["gcc", "-O2", "-o", bin, src, ...extra]);
-    if (r.exitCode !== 0) throw new Error(`gcc ${src}: ${r.stderr.toString()}`);
-  }
-  return bin;
-}
+const reference = buildReference(values.reference);
 
 async function freePort(): Promise<number> {
   const s = await Bun.udpSocket({ hostname: "127.0.0.1" });
@@ -63,7 +55,7 @@ async function startRelay(kind: RelayKind): Promise<Started> {
     kind === "this relay"
       ? [bun, "run", "src/server.ts", "--port", String(port), "--quiet", "--rate-limit", "0"]
       : kind === "C reference"
-        ? [build("c_relay"), String(port)]
+        ? [reference.cRelay, String(port)]
         : [bun, "run", "scripts/naive-relay.ts", String(port)];
   const proc = Bun.spawn(["taskset", "-c", "0", ...argv], { cwd: root, stdin: "ignore", stdout: "pipe", stderr: "ignore" });
   const reader = proc.stdout.getReader();
@@ -101,7 +93,7 @@ async function ourLoad(port: number, relayPid: number, load: typeof saturated): 
 
 /** The C load driver, pinned to core 1; its CPU over the sending phase is sampled from /proc. */
 async function cLoad(port: number, relayPid: number, load: typeof saturated): Promise<Json> {
-  const argv = ["taskset", "-c", "1", build("c_load", ["-lm"]), "127.0.0.1", String(port), String(clients), String(load.senders), String(load.rate), String(load.duration)];
+  const argv = ["taskset", "-c", "1", reference.cLoad, "127.0.0.1", String(port), String(clients), String(load.senders), String(load.rate), String(load.duration)];
   const startMs = performance.now();
   const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore", env: { ...process.env, RELAY_PID: String(relayPid) }, timeout: 180_000 });
   const samples: [number, number][] = [];

@@ -1,11 +1,10 @@
 // Side-by-side measurement against the C reference relay: same load (the C load driver), relay pinned to
 // core 0 and load to core 1, runs interleaved A B A B, medians and ratios printed as a Markdown table.
-// usage: bun run scripts/vs-reference.ts [--rounds 5] [--clients 1000] [--senders 10] [--rate 1000] [--duration 3]
+// usage: bun run scripts/vs-reference.ts [--rounds 5] [--clients 1000] [--senders 10] [--rate 1000] [--duration 3] [--reference DIR]
 
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { buildReference, defaultReferenceDir } from "./reference.ts";
 
 const { values } = parseArgs({
   options: {
@@ -15,20 +14,11 @@ const { values } = parseArgs({
     rate: { type: "string", default: "1000" },
     duration: { type: "string", default: "3" },
     payload: { type: "string", default: "32" },
+    reference: { type: "string", default: defaultReferenceDir },
   },
 });
 const root = resolve(import.meta.dir, "..");
-const reference = resolve(root, "../shared/reference");
-const work = mkdtempSync(join(tmpdir(), "vs-reference-"));
-const cRelay = join(work, "c_relay");
-const cLoad = join(work, "c_load");
-
-function build(out: string, source: string, ...libs: string[]): void {
-  const r = Bun.spawnSync(["gcc", "-O2", "-o", out, join(reference, source), ...libs], { stderr: "inherit" });
-  if (r.exitCode !== 0) throw new Error(`gcc failed for ${source}`);
-}
-build(cRelay, "c_relay.c");
-build(cLoad, "c_load.c", "-lm");
+const { cRelay, cLoad } = buildReference(values.reference);
 
 interface Result {
   deliveries_per_s: number;

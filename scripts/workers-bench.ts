@@ -2,10 +2,9 @@
 // usage: bun run scripts/workers-bench.ts [--rounds 5] [--clients 1000] [--senders 10] [--rate 1000] [--duration 3]
 //          [--configs single,w1,w2,single@0,w2@0] [--reference ../shared/reference]
 
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { buildReference, defaultReferenceDir } from "./reference.ts";
 
 const { values } = parseArgs({
   options: {
@@ -16,15 +15,12 @@ const { values } = parseArgs({
     duration: { type: "string", default: "3" },
     payload: { type: "string", default: "32" },
     configs: { type: "string", default: "single,w1,w2,single@0,w2@0" },
-    /** Where c_load.c is: shared/ beside the checkout, as in the main repository. */
-    reference: { type: "string", default: "../shared/reference" },
+    /** Where c_load.c is: shared/ beside the checkout. */
+    reference: { type: "string", default: defaultReferenceDir },
   },
 });
 const root = resolve(import.meta.dir, "..");
-const work = mkdtempSync(join(tmpdir(), "workers-bench-"));
-const cLoad = join(work, "c_load");
-const built = Bun.spawnSync(["gcc", "-O2", "-o", cLoad, resolve(root, values.reference, "c_load.c"), "-lm"], { stderr: "inherit" });
-if (built.exitCode !== 0) throw new Error("gcc failed for c_load.c");
+const { cLoad } = buildReference(values.reference);
 
 /** A configuration: relay flags, and whether relay and load are pinned to one core each (`@0`) or float over both. */
 interface Config {
@@ -55,7 +51,7 @@ interface Result {
 
 async function once(config: Config, port: number): Promise<Result> {
   const pin = (core: number) => (config.pinned ? ["taskset", "-c", String(core)] : []);
-  const relay = Bun.spawn([...pin(0), process.execPath, join(root, "src/server.ts"), "--port", String(port), "--quiet", ...config.flags], {
+  const relay = Bun.spawn([...pin(0), process.execPath, join(root, "src/server.ts"), "--port", String(port), "--quiet", "--rate-limit", "0", ...config.flags], {
     stdout: "pipe",
     stderr: "inherit",
   });
