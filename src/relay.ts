@@ -55,7 +55,14 @@ export interface RelayOptions {
   readonly membership?: Membership;
   /** Also gets every line said to everyone (the bus publisher). */
   readonly lines?: LineSink;
+  /** Operator log (stderr): failed sends are reported here, at most once per `logEveryMs`. */
+  readonly log?: (line: string) => void;
+  /** Default SEND_FAILURE_LOG_MS. */
+  readonly logEveryMs?: number;
 }
+
+/** Failed sends are logged at most this often: a vanished client fails a send per line, which must not flood the log. */
+export const SEND_FAILURE_LOG_MS = 10_000;
 
 /**
  * `Bun.udpSocket` option that sets SO_REUSEPORT. Bun 1.4.5 silently ignores `reusePort: true` for UDP, but
@@ -138,6 +145,23 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   // The sweep runs on its own timer, never per datagram: a few times per timeout, at most every 5 s.
   const sweeper = idleMs === 0 ? undefined : setInterval(() => chat.sweep((nowMs = performance.now())), Math.min(5000, Math.max(5, idleMs / 4)));
   sweeper?.unref();
+  const logEveryMs = options.logEveryMs ?? SEND_FAILURE_LOG_MS;
+  const failureLog = options.log === undefined ? undefined : setInterval(logSendFailures, logEveryMs);
+  failureLog?.unref();
+  let loggedErrors = 0;
+  let loggedUnsendable = 0;
+  // Cold path: one line per period that saw failed sends, with counts; Bun gives no per-send detail.
+  function logSendFailures(): void {
+    const errors = stats.sendErrors - loggedErrors;
+    const unsendable = stats.drops.unsendable - loggedUnsendable;
+    if (errors === 0 && unsendable === 0) return;
+    loggedErrors = stats.sendErrors;
+    loggedUnsendable = stats.drops.unsendable;
+    options.log?.(
+      `[SERVER] ${errors} sends failed in the last ${logEveryMs / 1000} s (ICMP unreachable from clients that went away, or refused ` +
+        `destinations); the broadcasts went on past them, ${unsendable} datagrams dropped as unsendable`,
+    );
+  }
 
   // hot path: every inbound datagram
   function onDatagram(payload: Uint8Array, port: number, address: string, truncated: boolean): void {
@@ -214,6 +238,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     closed = true;
     clearInterval(clock);
     if (sweeper !== undefined) clearInterval(sweeper);
+    if (failureLog !== undefined) clearInterval(failureLog);
     gate.close();
     socket.close();
   }

@@ -51,7 +51,7 @@ async function start(config: RelayConfig): Promise<Running> {
     log(`[SERVER] Bus: ${config.bus} as node ${mesh.nodeId}`);
     return { endpoint: mesh.relay.endpoint, buffers: mesh.relay.buffers, stop: async () => (await mesh.shutdown(), mesh.summary()) };
   }
-  const relay = await startRelay(config, printer);
+  const relay = await startRelay(config, printer, { log });
   return { endpoint: relay.endpoint, buffers: relay.buffers, stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)) };
 }
 

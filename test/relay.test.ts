@@ -1,6 +1,9 @@
 // The relay over real loopback sockets, in process: joins, relaying, echo, UTF-8, refusals, vanished clients, IPv6.
 
 import { describe, expect, test } from "bun:test";
+import { defaults } from "../src/config.ts";
+import { startRelay } from "../src/relay.ts";
+import { joinAll } from "./support/peer.ts";
 import { useRelays } from "./support/relays.ts";
 
 const { relay, clients, stranger } = useRelays();
@@ -124,6 +127,28 @@ describe("vanished clients", () => {
     expect(r.stats.sendErrors).toBeGreaterThan(0);
     expect(r.stats.dropsTotal).toBe(0);
     expect(r.registry.size).toBe(12);
+  });
+});
+
+describe("failed sends are logged, rate-limited", () => {
+  test("one line per period that saw failures, with counts; none for a quiet period", async () => {
+    const lines: string[] = [];
+    const r = await startRelay({ ...defaults, port: 0, quiet: true }, undefined, { log: (l) => lines.push(l), logEveryMs: 100 });
+    const ps = await joinAll(r.port, 4, "f");
+    try {
+      ps[1]!.close();
+      for (let i = 0; i < 5; i++) ps[0]!.send(`line ${i}`);
+      expect(await ps[3]!.collect(5, 2000)).toHaveLength(5);
+      const deadline = performance.now() + 2000;
+      while (lines.length === 0 && performance.now() < deadline) await Bun.sleep(20);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^\[SERVER\] \d+ sends failed in the last 0.1 s .* 0 datagrams dropped as unsendable$/);
+      await Bun.sleep(300); // nothing failed since: nothing more is logged
+      expect(lines).toHaveLength(1);
+    } finally {
+      for (const p of ps) p.close();
+      r.close();
+    }
   });
 });
 

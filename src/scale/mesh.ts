@@ -94,7 +94,7 @@ export async function startMesh(config: RelayConfig, printer: LinePrinter | unde
     throw new BusError(`the bus at ${url} cannot keep presence (run nats-server with -js for JetStream): ${(err as Error).message}`);
   }
   try {
-    relay = await startRelay(config, printer, { membership, lines: bus });
+    relay = await startRelay(config, printer, { membership, lines: bus, log });
   } catch (err) {
     await presence.releaseAll();
     await bus.close();

@@ -57,7 +57,7 @@ function loseName(holder: Client): void {
 
 let relay: Relay;
 try {
-  relay = await startRelay(data.config, printer, { reusePort: true, membership });
+  relay = await startRelay(data.config, printer, { reusePort: true, membership, log: (line) => post({ t: "log", line: `${line} (worker ${data.index})` }) });
 } catch (err) {
   post({ t: "failed", message: err instanceof BindError ? err.message : String(err) });
   process.exit(1);

@@ -38,6 +38,8 @@ export type FromWorker =
   /** Clients this worker heard from since its last gossip: [address, port, address, port, ...]. */
   | { readonly t: "seen"; readonly clients: readonly (string | number)[] }
   | { readonly t: "console"; readonly chunk: Uint8Array }
+  /** A line for the operator's log (stderr). */
+  | { readonly t: "log"; readonly line: string }
   | { readonly t: "report"; readonly id: number; readonly report: WorkerReport }
   | { readonly t: "closed"; readonly report: WorkerReport };
 

@@ -104,6 +104,8 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
         return others(from, message);
       case "console":
         return writeConsole(message.chunk);
+      case "log":
+        return log(message.line);
       case "report":
         replies.get(message.id)?.(message.report);
         replies.delete(message.id);
