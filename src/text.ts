@@ -4,7 +4,7 @@
 export const TextCheck = {
   /** Printable text: relay it. */
   ok: 0,
-  /** Nothing but spaces and tabs: ignore it. */
+  /** Nothing but white space (space, tab, and Unicode's spaces such as U+00A0 and U+3000): ignore it. */
   blank: 1,
   /** A control character other than tab (ESC, BEL, CR, LF inside the line, DEL, C1): refuse it. */
   control: 2,
@@ -50,6 +50,14 @@ export function checkText(bytes: Uint8Array, end: number): TextCheck {
       if (b < SPACE && b !== TAB) return TextCheck.control;
       continue;
     }
+    if (blank && b >= 0x80) {
+      // Only while the line is still blank: a line of U+00A0s or U+3000s looks empty too.
+      const width = unicodeSpaceWidth(bytes, i, end);
+      if (width > 0) {
+        i += width - 1;
+        continue;
+      }
+    }
     blank = false;
     if (b === DEL) return TextCheck.control;
     if (b === C1_LEAD && i + 1 < end) {
@@ -58,4 +66,24 @@ export function checkText(bytes: Uint8Array, end: number): TextCheck {
     }
   }
   return blank ? TextCheck.blank : TextCheck.ok;
+}
+
+/**
+ * The UTF-8 width of the white-space character at `i` other than space and tab (what String.prototype.trim
+ * removes: U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000, U+FEFF), or 0.
+ */
+function unicodeSpaceWidth(bytes: Uint8Array, i: number, end: number): number {
+  const b0 = bytes[i]!;
+  if (b0 === 0xc2) return i + 1 < end && bytes[i + 1] === 0xa0 ? 2 : 0;
+  if (i + 2 >= end) return 0;
+  const b1 = bytes[i + 1]!;
+  const b2 = bytes[i + 2]!;
+  if (b0 === 0xe2) {
+    if (b1 === 0x80) return (b2 >= 0x80 && b2 <= 0x8a) || b2 === 0xa8 || b2 === 0xa9 || b2 === 0xaf ? 3 : 0;
+    return b1 === 0x81 && b2 === 0x9f ? 3 : 0;
+  }
+  if (b0 === 0xe1) return b1 === 0x9a && b2 === 0x80 ? 3 : 0;
+  if (b0 === 0xe3) return b1 === 0x80 && b2 === 0x80 ? 3 : 0;
+  if (b0 === 0xef) return b1 === 0xbb && b2 === 0xbf ? 3 : 0;
+  return 0;
 }

@@ -16,7 +16,12 @@ const RUNS = { numRuns: 300 };
 /** Bytes biased towards the interesting ones: controls, CR/LF, C1 lead bytes, slashes, high bytes. */
 const hostileByte = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x00, 0x07, 0x09, 0x0a, 0x0d, 0x1b, 0x20, 0x2f, 0x7f, 0xc2, 0x9b, 0xff));
 const hostileBytes = fc.array(hostileByte, { maxLength: 300 }).map((a) => Uint8Array.from(a));
-const anyText = fc.oneof(fc.string({ unit: "binary", maxLength: 80 }), fc.string({ unit: "grapheme", maxLength: 40 }));
+const unicodeSpace = fc.constantFrom(" ", "\t", "\u00a0", "\u1680", "\u2000", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff", "\u200b", "\u180e");
+const anyText = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 80 }),
+  fc.string({ unit: "grapheme", maxLength: 40 }),
+  fc.string({ unit: unicodeSpace, maxLength: 12 }),
+);
 
 describe("text rules", () => {
   test("an accepted line holds no control byte but tab, and its line end is only CR/LF", () => {
@@ -28,8 +33,8 @@ describe("text rules", () => {
         if (checkText(bytes, end) !== TextCheck.ok || !isUtf8(bytes)) return;
         const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, end));
         expect(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/.test(text)).toBe(false);
-        // Not blank in the relay's sense (space and tab); other Unicode spaces such as U+00A0 count as text.
-        expect(/[^ \t]/.test(text)).toBe(true);
+        // Not blank: something is left once white space (Unicode's too, as trim() sees it) is taken away.
+        expect(text.trim()).not.toBe("");
       }),
       RUNS,
     );
@@ -42,6 +47,7 @@ describe("text rules", () => {
         const check = checkText(bytes, bytes.length);
         const hasControl = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/.test(text);
         expect(check === TextCheck.control).toBe(hasControl);
+        if (!hasControl) expect(check === TextCheck.blank).toBe(text.trim() === "");
       }),
       RUNS,
     );
