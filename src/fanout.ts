@@ -16,15 +16,15 @@ interface Pending {
 /**
  * Owns the reusable output buffer and sends frames to the registry's packet array.
  *
- * `sendMany` returns how many packets went out. A short count has two causes, told apart by retrying:
- * - an error reported for an *earlier* datagram (ICMP port unreachable from a vanished client) fails the
- *   next packet once; the retry from the returned index goes through, so nothing is lost;
- * - a full socket buffer (EAGAIN) keeps failing; the rest is copied to a bounded backlog and sent, in
+ * `sendBatch` (below) returns how many packets went out, -1 for an error, 0 for a full socket buffer:
+ * - an error reported for an *earlier* datagram (ICMP port unreachable from a vanished client) fails one
+ *   packet once; sending resumes from the first unsent packet, so nothing is lost;
+ * - a full socket buffer (EAGAIN) sends nothing; the rest is copied to a bounded backlog and sent, in
  *   order, from the socket's `drain` callback.
  */
 export class FanOut {
   /** Frames are assembled here: prefix + payload, reused for every line. */
-  readonly out: Uint8Array;
+  private readonly out: Uint8Array;
   private readonly views: (Uint8Array | undefined)[];
   private readonly backlog: Pending[] = [];
   private backlogHead = 0;
@@ -107,13 +107,11 @@ export class FanOut {
   }
 
   /** Counts everything still in the backlog as dropped for `shutdown` and forgets it. */
-  abandonBacklog(): number {
-    const n = this.backlogPackets;
-    this.stats.drops.shutdown += n;
+  abandonBacklog(): void {
+    this.stats.drops.shutdown += this.backlogPackets;
     this.backlog.length = 0;
     this.backlogHead = 0;
     this.backlogPackets = 0;
-    return n;
   }
 
   // hot path: one sendMany for a chunk (or one packet) in the common case
