@@ -10,7 +10,7 @@ import type { Membership } from "./scale/membership.ts";
 import type { LinePrinter } from "./printer.ts";
 import { COMMAND_BYTE, encode, notice } from "./protocol.ts";
 import { type Client, Registry } from "./registry.ts";
-import { type BufferSizes, setBufferSizes } from "./sockopt.ts";
+import { type SocketSetup, setUpSocket } from "./sockopt.ts";
 import { type LineSink, teeLines } from "./scale/sink.ts";
 import { RelayStats } from "./stats.ts";
 import { checkText, lineEnd, TextCheck } from "./text.ts";
@@ -31,8 +31,8 @@ export interface Relay {
   readonly backlog: number;
   /** `host:port`, with IPv6 hosts in brackets. */
   readonly endpoint: string;
-  /** Kernel buffer sizes granted, or undefined where they cannot be set (OS defaults apply). */
-  readonly buffers: BufferSizes | undefined;
+  /** Kernel buffer sizes granted and whether ICMP errors are off; undefined where nothing can be set (OS defaults apply). */
+  readonly sockopts: SocketSetup | undefined;
   /**
    * Tells every client the server is shutting down, waits up to `graceMs` for queued datagrams to
    * leave (what is still queued then is counted as dropped), and closes the socket.
@@ -124,7 +124,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
       socket: {
         data: (_s, payload, port, address, flags) => onDatagram(payload, port, address, flags.truncated),
         drain: () => fan?.drain(),
-        // Bun reports an ICMP error queued on the socket here (with no detail); fan-out already resumes past it.
+        // With ICMP errors off (sockopt.ts) this is rare; Bun gives no detail, and fan-out resumes past send errors.
         error: () => {},
       },
     });
@@ -134,7 +134,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     const reason = bindReasons[code] ?? ((err as Error).message || "bind failed");
     throw new BindError(`cannot listen on ${formatEndpoint(config.host, config.port)}: ${reason}`);
   }
-  const buffers = setBufferSizes(socket, config.recvBufferBytes, config.sendBufferBytes);
+  const sockopts = setUpSocket(socket, config.recvBufferBytes, config.sendBufferBytes);
   const fanOut = new FanOut(socket, registry, stats, maxDatagram, config.sendQueuePackets);
   fan = fanOut;
 
@@ -158,8 +158,8 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     loggedErrors = stats.sendErrors;
     loggedUnsendable = stats.drops.unsendable;
     options.log?.(
-      `[SERVER] ${errors} sends failed in the last ${logEveryMs / 1000} s (ICMP unreachable from clients that went away, or refused ` +
-        `destinations); the broadcasts went on past them, ${unsendable} datagrams dropped as unsendable`,
+      `[SERVER] ${errors} sends failed in the last ${logEveryMs / 1000} s (refused destinations, or ICMP errors where they ` +
+        `could not be turned off); the broadcasts went on past them, ${unsendable} datagrams dropped as unsendable`,
     );
   }
 
@@ -253,7 +253,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
       return fanOut.backlogSize;
     },
     endpoint: formatEndpoint(config.host, socket.port),
-    buffers,
+    sockopts,
     async shutdown(graceMs = 2000) {
       if (closed) return;
       const bye = encode(notice.shuttingDown);

@@ -6,7 +6,7 @@ import { startMesh } from "./scale/mesh.ts";
 import { LinePrinter, streamWriter } from "./printer.ts";
 import { notice } from "./protocol.ts";
 import { BindError, startRelay } from "./relay.ts";
-import type { BufferSizes } from "./sockopt.ts";
+import type { SocketSetup } from "./sockopt.ts";
 import { startWorkers, totalStats } from "./scale/workers.ts";
 
 let parsed;
@@ -25,7 +25,7 @@ if (parsed.help) {
 /** Whichever shape is running: one relay, a worker group, or a relay on the bus. */
 interface Running {
   readonly endpoint: string;
-  readonly buffers: BufferSizes | undefined;
+  readonly sockopts: SocketSetup | undefined;
   /** Says goodbye, drains, stops; resolves with the summary line. */
   stop(): Promise<string>;
 }
@@ -38,7 +38,7 @@ async function start(config: RelayConfig): Promise<Running> {
     const group = await startWorkers(config, (chunk) => void process.stdout.write(chunk), log);
     return {
       endpoint: group.endpoint,
-      buffers: group.buffers,
+      sockopts: group.sockopts,
       async stop() {
         const clients = group.clients;
         const reports = await group.shutdown();
@@ -49,10 +49,10 @@ async function start(config: RelayConfig): Promise<Running> {
   if (config.bus !== undefined) {
     const mesh = await startMesh(config, printer, log);
     log(`[SERVER] Bus: ${config.bus} as node ${mesh.nodeId}`);
-    return { endpoint: mesh.relay.endpoint, buffers: mesh.relay.buffers, stop: async () => (await mesh.shutdown(), mesh.summary()) };
+    return { endpoint: mesh.relay.endpoint, sockopts: mesh.relay.sockopts, stop: async () => (await mesh.shutdown(), mesh.summary()) };
   }
   const relay = await startRelay(config, printer, { log });
-  return { endpoint: relay.endpoint, buffers: relay.buffers, stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)) };
+  return { endpoint: relay.endpoint, sockopts: relay.sockopts, stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)) };
 }
 
 let relay: Running;
@@ -66,10 +66,13 @@ try {
 printer.text(notice.running(relay.endpoint));
 printer.flush();
 warnSmallBuffers(parsed.config.recvBufferBytes, parsed.config.sendBufferBytes);
+if (relay.sockopts?.icmpErrorsOff !== true) {
+  process.stderr.write("note: could not turn off ICMP error reporting (IP_RECVERR) on the socket; each client that went away will fail one send per line until it times out\n");
+}
 
 /** Linux grants twice the request, capped by net.core.rmem_max/wmem_max: say so when the cap bit. */
 function warnSmallBuffers(recvAsked: number, sendAsked: number): void {
-  const got = relay.buffers;
+  const got = relay.sockopts;
   if (got === undefined) return;
   if (recvAsked > 0 && got.recvBytes < recvAsked) {
     process.stderr.write(`note: receive buffer is ${got.recvBytes} bytes (asked ${recvAsked}); raise net.core.rmem_max to allow more\n`);

@@ -1,64 +1,47 @@
-// Kernel socket buffer sizes for a Bun UDP socket, which Bun.udpSocket has no option for: setsockopt through bun:ffi.
+// Kernel options for the relay's socket that Bun.udpSocket has no API for: buffer sizes and ICMP error reporting.
 
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { fdOf, libc } from "./libc.ts";
 
-/** What was asked for and what the kernel granted (Linux doubles the request, capped by net.core.[rw]mem_max). */
-export interface BufferSizes {
+/** What the kernel granted, read back after asking. */
+export interface SocketSetup {
+  /** Receive buffer (Linux doubles the request, capped by net.core.rmem_max). */
   readonly recvBytes: number;
+  /** Send buffer (capped by net.core.wmem_max). */
   readonly sendBytes: number;
+  /**
+   * Whether per-datagram ICMP errors are off (IP_RECVERR / IPV6_RECVERR read back as 0). Bun turns them on;
+   * left on, every recipient that went away fails the next send once per line (docs/hardening.md, dead clients).
+   */
+  readonly icmpErrorsOff: boolean;
 }
 
+// Linux's numbers (asm-generic and x86 agree for these).
 const SOL_SOCKET = 1;
 const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
+const SO_DOMAIN = 39;
+const AF_INET6 = 10;
+const SOL_IP = 0;
+const IP_RECVERR = 11;
+const SOL_IPV6 = 41;
+const IPV6_RECVERR = 25;
 
-type Libc = {
-  setsockopt(fd: number, level: number, name: number, value: NodeJS.TypedArray, len: number): number;
-  getsockopt(fd: number, level: number, name: number, value: NodeJS.TypedArray, len: NodeJS.TypedArray): number;
-};
-
-let libc: Libc | null | undefined;
-function load(): Libc | null {
-  if (libc !== undefined) return libc;
-  libc = null;
-  if (process.platform !== "linux") return libc; // option numbers below are Linux's
-  try {
-    const lib = dlopen("libc.so.6", {
-      setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-      getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    });
-    libc = {
-      setsockopt: (fd, level, name, value, len) => lib.symbols.setsockopt(fd, level, name, ptr(value), len),
-      getsockopt: (fd, level, name, value, len) => lib.symbols.getsockopt(fd, level, name, ptr(value), ptr(len)),
-    };
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
-
-/** The socket's file descriptor: Bun exposes it as an undocumented `fd` property. */
-function fdOf(socket: object): number | undefined {
-  const fd = (socket as { fd?: unknown }).fd;
-  return typeof fd === "number" && fd >= 0 ? fd : undefined;
-}
-
-function get(lib: Libc, fd: number, name: number): number {
-  const value = new Int32Array(1);
-  const len = new Uint32Array([4]);
-  return lib.getsockopt(fd, SOL_SOCKET, name, value, len) === 0 ? value[0]! : -1;
-}
+const OFF = new Int32Array([0]);
 
 /**
- * Asks for `recvBytes`/`sendBytes` (0 = leave as is) and returns what the kernel granted, or undefined where
- * it cannot be done here (not Linux, no fd, no libc): the relay then runs with the OS defaults.
+ * Asks for `recvBytes`/`sendBytes` (0 = leave as is), turns ICMP error reporting off, and returns what the
+ * kernel granted; undefined where none of it can be done here (not Linux, no fd, no libc).
  */
-export function setBufferSizes(socket: object, recvBytes: number, sendBytes: number): BufferSizes | undefined {
-  const lib = load();
+export function setUpSocket(socket: object, recvBytes: number, sendBytes: number): SocketSetup | undefined {
+  const c = libc();
   const fd = fdOf(socket);
-  if (lib === null || fd === undefined) return undefined;
-  for (const [name, bytes] of [[SO_RCVBUF, recvBytes], [SO_SNDBUF, sendBytes]] as const) {
-    if (bytes > 0) lib.setsockopt(fd, SOL_SOCKET, name, new Int32Array([bytes]), 4);
-  }
-  return { recvBytes: get(lib, fd, SO_RCVBUF), sendBytes: get(lib, fd, SO_SNDBUF) };
+  if (c === null || fd === undefined) return undefined;
+  if (recvBytes > 0) c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([recvBytes]));
+  if (sendBytes > 0) c.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, new Int32Array([sendBytes]));
+  // An IPv6 socket also carries IPv4-mapped traffic (bound to ::), whose errors follow IP_RECVERR: both go off.
+  c.setsockopt(fd, SOL_IP, IP_RECVERR, OFF);
+  const v6 = c.getsockopt(fd, SOL_SOCKET, SO_DOMAIN) === AF_INET6;
+  if (v6) c.setsockopt(fd, SOL_IPV6, IPV6_RECVERR, OFF);
+  const off = c.getsockopt(fd, SOL_IP, IP_RECVERR) === 0 && (!v6 || c.getsockopt(fd, SOL_IPV6, IPV6_RECVERR) === 0);
+  return { recvBytes: c.getsockopt(fd, SOL_SOCKET, SO_RCVBUF) ?? -1, sendBytes: c.getsockopt(fd, SOL_SOCKET, SO_SNDBUF) ?? -1, icmpErrorsOff: off };
 }

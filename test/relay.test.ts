@@ -3,7 +3,6 @@
 import { describe, expect, test } from "bun:test";
 import { defaults } from "../src/config.ts";
 import { startRelay } from "../src/relay.ts";
-import { joinAll } from "./support/peer.ts";
 import { useRelays } from "./support/relays.ts";
 
 const { relay, clients, stranger } = useRelays();
@@ -111,7 +110,7 @@ describe("relaying", () => {
 });
 
 describe("vanished clients", () => {
-  test("live clients lose nothing when others have closed their sockets", async () => {
+  test("live clients lose nothing when others have closed their sockets, and the closed ones cost no send errors", async () => {
     const r = await relay();
     const ps = await clients(r, 12);
     // Close clients at the start, in the middle and at the end of the packet array.
@@ -124,7 +123,8 @@ describe("vanished clients", () => {
       const got = await p.collect(rounds, 3000);
       expect(got).toEqual(Array.from({ length: rounds }, (_, i) => `p${[...Array(12).keys()].filter((k) => !dead.has(k))[i % live.length]} ~ line ${i}`));
     }
-    expect(r.stats.sendErrors).toBeGreaterThan(0);
+    // ICMP error reporting is off (sockopt.ts): a vanished client is one ordinary send, not a failed one.
+    expect(r.stats.sendErrors).toBe(process.platform === "linux" ? 0 : r.stats.sendErrors);
     expect(r.stats.dropsTotal).toBe(0);
     expect(r.registry.size).toBe(12);
   });
@@ -132,21 +132,18 @@ describe("vanished clients", () => {
 
 describe("failed sends are logged, rate-limited", () => {
   test("one line per period that saw failures, with counts; none for a quiet period", async () => {
+    // With ICMP errors off, loopback cannot make a send fail (what remains is ENETUNREACH, EPERM and the like);
+    // the fan-out counts failures (test/fanout.test.ts scripts them), so this bumps the counter it would bump.
     const lines: string[] = [];
     const r = await startRelay({ ...defaults, port: 0, quiet: true }, undefined, { log: (l) => lines.push(l), logEveryMs: 100 });
-    const ps = await joinAll(r.port, 4, "f");
     try {
-      ps[1]!.close();
-      for (let i = 0; i < 5; i++) ps[0]!.send(`line ${i}`);
-      expect(await ps[3]!.collect(5, 2000)).toHaveLength(5);
+      r.stats.sendErrors += 3;
       const deadline = performance.now() + 2000;
       while (lines.length === 0 && performance.now() < deadline) await Bun.sleep(20);
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^\[SERVER\] \d+ sends failed in the last 0.1 s .* 0 datagrams dropped as unsendable$/);
+      expect(lines).toEqual(["[SERVER] 3 sends failed in the last 0.1 s (refused destinations, or ICMP errors where they could not be turned off); the broadcasts went on past them, 0 datagrams dropped as unsendable"]);
       await Bun.sleep(300); // nothing failed since: nothing more is logged
       expect(lines).toHaveLength(1);
     } finally {
-      for (const p of ps) p.close();
       r.close();
     }
   });
@@ -184,8 +181,8 @@ describe("IPv6", () => {
 describe("socket buffers", () => {
   test("the kernel buffers asked for are set (Linux grants double, up to its cap)", async () => {
     const r = await relay({ recvBufferBytes: 1 << 20, sendBufferBytes: 256 << 10 });
-    if (process.platform !== "linux") return expect(r.buffers).toBeUndefined();
-    expect(r.buffers!.recvBytes).toBeGreaterThanOrEqual(1 << 20);
-    expect(r.buffers!.sendBytes).toBeGreaterThanOrEqual(256 << 10);
+    if (process.platform !== "linux") return expect(r.sockopts).toBeUndefined();
+    expect(r.sockopts!.recvBytes).toBeGreaterThanOrEqual(1 << 20);
+    expect(r.sockopts!.sendBytes).toBeGreaterThanOrEqual(256 << 10);
   });
 });

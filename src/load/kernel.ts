@@ -1,32 +1,10 @@
 // The two kernel knobs the generator turns through libc (bun:ffi): the open-file limit and socket receive buffers.
 
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { libc } from "../libc.ts";
 
 const RLIMIT_NOFILE = 7; // Linux, all architectures Bun ships for
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
-
-type Libc = ReturnType<typeof openLibc>;
-let libc: Libc | null | undefined;
-
-function openLibc() {
-  return dlopen(process.platform === "darwin" ? "libc.dylib" : "libc.so.6", {
-    getrlimit: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-    setrlimit: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-    setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  }).symbols;
-}
-
-function lib(): Libc | null {
-  if (libc === undefined) {
-    try {
-      libc = process.platform === "linux" ? openLibc() : null;
-    } catch {
-      libc = null;
-    }
-  }
-  return libc;
-}
 
 /** The outcome of making room for `needed` file descriptors. */
 export interface FdLimit {
@@ -43,16 +21,16 @@ export interface FdLimit {
  * to raise it: only root (or the service manager) can.
  */
 export function ensureFdLimit(needed: number): FdLimit {
-  const c = lib();
+  const c = libc();
   if (c === null) return { ok: true, soft: Number.NaN, hard: Number.NaN };
   const lim = new BigUint64Array(2);
-  if (c.getrlimit(RLIMIT_NOFILE, ptr(lim)) !== 0) return { ok: true, soft: Number.NaN, hard: Number.NaN };
+  if (!c.getrlimit(RLIMIT_NOFILE, lim)) return { ok: true, soft: Number.NaN, hard: Number.NaN };
   const soft = Number(lim[0]);
   const hard = Number(lim[1]);
   if (soft >= needed) return { ok: true, soft, hard };
   if (hard >= needed) {
     lim[0] = BigInt(needed);
-    if (c.setrlimit(RLIMIT_NOFILE, ptr(lim)) === 0) return { ok: true, soft: needed, hard };
+    if (c.setrlimit(RLIMIT_NOFILE, lim)) return { ok: true, soft: needed, hard };
   }
   return {
     ok: false,
@@ -71,9 +49,8 @@ export function ensureFdLimit(needed: number): FdLimit {
  * the generator instead of dropping. Returns false where it cannot be set (no libc, no fd).
  */
 export function setReceiveBuffer(socket: { readonly fd?: number }, bytes: number): boolean {
-  const c = lib();
+  const c = libc();
   const fd = socket.fd;
   if (c === null || typeof fd !== "number") return false;
-  const value = new Int32Array([bytes]);
-  return c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, ptr(value), 4) === 0;
+  return c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([bytes]));
 }

@@ -63,7 +63,7 @@ try {
   process.exit(1);
 }
 const { registry, chat } = relay;
-post({ t: "bound", port: relay.port, buffers: relay.buffers });
+post({ t: "bound", port: relay.port, sockopts: relay.sockopts });
 
 // Liveness gossip. Only this worker hears a client whose 4-tuple hashes here, but the sweeping worker must know
 // it is alive: every period, the clients whose last-seen time moved since the last round are sent round. The

@@ -1,7 +1,7 @@
 // The messages between the main thread and relay worker threads: membership changes, liveness gossip, console, control.
 
 import type { RelayConfig } from "../config.ts";
-import type { BufferSizes } from "../sockopt.ts";
+import type { SocketSetup } from "../sockopt.ts";
 
 /** What a worker is started with. */
 export interface WorkerData {
@@ -30,7 +30,7 @@ export interface WorkerReport {
 
 /** Worker → main. `join`/`leave`/`rename` report what the worker's chat already did (optimistically, for names). */
 export type FromWorker =
-  | { readonly t: "bound"; readonly port: number; readonly buffers: BufferSizes | undefined }
+  | { readonly t: "bound"; readonly port: number; readonly sockopts: SocketSetup | undefined }
   | { readonly t: "failed"; readonly message: string }
   | { readonly t: "join"; readonly name: string; readonly address: string; readonly port: number }
   | { readonly t: "leave"; readonly name: string; readonly address: string; readonly port: number; readonly timedOut: boolean }

@@ -4,7 +4,7 @@ import { Worker } from "node:worker_threads";
 import type { RelayConfig } from "../config.ts";
 import { nameKey } from "../names.ts";
 import { BindError, formatEndpoint } from "../relay.ts";
-import type { BufferSizes } from "../sockopt.ts";
+import type { SocketSetup } from "../sockopt.ts";
 import { RelayStats } from "../stats.ts";
 import type { FromWorker, StatsSnapshot, ToWorker, WorkerData, WorkerReport } from "./worker-messages.ts";
 
@@ -14,7 +14,7 @@ export interface WorkerGroup {
   readonly port: number;
   readonly endpoint: string;
   /** Kernel buffer sizes worker 0 was granted (every worker asks for the same). */
-  readonly buffers: BufferSizes | undefined;
+  readonly sockopts: SocketSetup | undefined;
   /** Workers still running. */
   readonly live: number;
   /** Clients in the name index: every worker's registry holds the same ones, give or take messages in flight. */
@@ -119,7 +119,7 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
     }
   }
 
-  function spawn(index: number, port: number): Promise<{ port: number; buffers: BufferSizes | undefined }> {
+  function spawn(index: number, port: number): Promise<{ port: number; sockopts: SocketSetup | undefined }> {
     const data: WorkerData = { index, config: { ...config, port }, sweeper: index === 0, gossipMs };
     const worker = new Worker(new URL("./worker-main.ts", import.meta.url), { workerData: data });
     workers.set(index, worker);
@@ -128,7 +128,7 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
       worker.on("message", (message: FromWorker) => {
         if (!started && message.t === "bound") {
           started = true;
-          resolve({ port: message.port, buffers: message.buffers });
+          resolve({ port: message.port, sockopts: message.sockopts });
         } else if (!started && message.t === "failed") {
           started = true;
           reject(new BindError(message.message));
@@ -161,7 +161,7 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
     workers.clear();
   }
 
-  let first: { port: number; buffers: BufferSizes | undefined };
+  let first: { port: number; sockopts: SocketSetup | undefined };
   try {
     first = await spawn(0, config.port);
     await Promise.all(Array.from({ length: config.workers - 1 }, (_, i) => spawn(i + 1, first.port)));
@@ -182,7 +182,7 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
     host: config.host,
     port: first.port,
     endpoint: formatEndpoint(config.host, first.port),
-    buffers: first.buffers,
+    sockopts: first.sockopts,
     get live() {
       return workers.size;
     },

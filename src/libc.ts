@@ -1,0 +1,49 @@
+// The few libc calls Bun has no API for (socket options, the open-file limit), loaded once through bun:ffi; Linux only.
+
+import { dlopen, FFIType, ptr } from "bun:ffi";
+
+/** The calls, typed; `null` where libc cannot be loaded here (not Linux, or no libc.so.6). */
+export interface Libc {
+  setsockopt(fd: number, level: number, name: number, value: Int32Array): boolean;
+  /** The option's int value, or undefined when the kernel refuses the option. */
+  getsockopt(fd: number, level: number, name: number): number | undefined;
+  getrlimit(resource: number, into: BigUint64Array): boolean;
+  setrlimit(resource: number, limits: BigUint64Array): boolean;
+}
+
+let loaded: Libc | null | undefined;
+
+/** libc, opened on first use. Option and resource numbers used with it are Linux's. */
+export function libc(): Libc | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (process.platform !== "linux") return loaded;
+  try {
+    const { symbols: c } = dlopen("libc.so.6", {
+      setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+      getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+      getrlimit: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+      setrlimit: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+    });
+    const value = new Int32Array(1);
+    const len = new Uint32Array(1);
+    loaded = {
+      setsockopt: (fd, level, name, v) => c.setsockopt(fd, level, name, ptr(v), v.byteLength) === 0,
+      getsockopt(fd, level, name) {
+        len[0] = 4;
+        return c.getsockopt(fd, level, name, ptr(value), ptr(len)) === 0 ? value[0] : undefined;
+      },
+      getrlimit: (resource, into) => c.getrlimit(resource, ptr(into)) === 0,
+      setrlimit: (resource, limits) => c.setrlimit(resource, ptr(limits)) === 0,
+    };
+  } catch {
+    loaded = null;
+  }
+  return loaded;
+}
+
+/** A socket's file descriptor: Bun exposes it as an undocumented `fd` property. */
+export function fdOf(socket: object): number | undefined {
+  const fd = (socket as { fd?: unknown }).fd;
+  return typeof fd === "number" && fd >= 0 ? fd : undefined;
+}
