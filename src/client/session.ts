@@ -45,17 +45,29 @@ export async function runSession(options: ClientOptions, screen: Screen): Promis
   let onLine: (line: string) => void = () => {};
   let onError: () => void = () => {};
   let heardSinceLastPing = true;
-  const socket = await Bun.udpSocket({
-    // Connected: the kernel drops datagrams from anyone but the relay, and ICMP errors surface here.
-    connect: { hostname: address, port: options.port },
-    socket: {
-      data: (_s, data) => {
-        heardSinceLastPing = true;
-        onLine(sanitize(decoder.decode(data)));
+  let socket: Bun.udp.ConnectedSocket<"buffer">;
+  try {
+    socket = await openSocket();
+  } catch (err) {
+    // Bun's message is "<CODE>: <what>, connect"; the code alone says it (e.g. ENETUNREACH: no route to the relay).
+    screen.error(`error: cannot reach relay ${endpoint}: ${(err as { code?: string }).code ?? (err as Error).message}`);
+    return 1;
+  }
+  function openSocket() {
+    return Bun.udpSocket({
+      // Bun binds 0.0.0.0 unless told otherwise, and an IPv4 socket cannot connect to an IPv6 relay.
+      hostname: isIP(address) === 6 ? "::" : "0.0.0.0",
+      // Connected: the kernel drops datagrams from anyone but the relay, and ICMP errors surface here.
+      connect: { hostname: address, port: options.port },
+      socket: {
+        data: (_s, data) => {
+          heardSinceLastPing = true;
+          onLine(sanitize(decoder.decode(data)));
+        },
+        error: () => onError(),
       },
-      error: () => onError(),
-    },
-  });
+    });
+  }
   const send = (text: string) => void socket.send(text);
 
   let joined = false;
