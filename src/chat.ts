@@ -247,7 +247,7 @@ export class Chat {
 
   private privateMessage(client: Client, args: string): void {
     const { registry, fanOut, config } = this.deps;
-    const recipient = splitRecipient(args, (name) => registry.findByName(name) !== undefined);
+    const recipient = splitRecipient(args, (name) => registry.findByName(name) !== undefined, config.maxNameChars);
     if (!recipient.found) return this.tell(client, notice.noSuchName([...recipient.name].slice(0, MAX_QUOTED_CHARS).join("")));
     if (recipient.text === "") return this.tell(client, notice.usage(commandSyntax.msg));
     const target = registry.findByName(recipient.name)!;

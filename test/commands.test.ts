@@ -43,5 +43,24 @@ describe("splitRecipient", () => {
     ["carol hi", { found: false, name: "carol" }],
     ["carol", { found: false, name: "carol" }],
   ];
-  for (const [args, want] of cases) test(JSON.stringify(args), () => expect(splitRecipient(args, isName)).toEqual(want));
+  for (const [args, want] of cases) test(JSON.stringify(args), () => expect(splitRecipient(args, isName, 32)).toEqual(want));
+
+  test("only prefixes that could be a name are tried: the work grows with --max-name, not with the line", () => {
+    const tried: string[] = [];
+    const args = "\u{FDFA} ".repeat(510);
+    const got = splitRecipient(args, (n) => (tried.push(n), false), 8);
+    expect(got).toEqual({ found: false, name: "\u{FDFA}" });
+    expect(tried.length).toBeLessThanOrEqual(4);
+    expect(Math.max(...tried.map((n) => [...n].length))).toBeLessThanOrEqual(8);
+  });
+
+  test("a name at the limit is still found, with or without text after it", () => {
+    const name = "a b c d"; // 7 characters
+    const isAnn = (n: string) => n === name;
+    expect(splitRecipient(`${name} hi`, isAnn, 7)).toEqual({ found: true, name, text: "hi" });
+    expect(splitRecipient(name, isAnn, 7)).toEqual({ found: true, name, text: "" });
+    const astral = "\u{1F600} \u{1F600}"; // 3 characters, 5 UTF-16 units
+    expect(splitRecipient(`${astral} hi`, (n) => n === astral, 3)).toEqual({ found: true, name: astral, text: "hi" });
+    expect(splitRecipient(`${astral} hi`, (n) => n === astral, 2)).toEqual({ found: false, name: "\u{1F600}" });
+  });
 });

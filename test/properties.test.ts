@@ -69,7 +69,7 @@ describe("commands and names", () => {
   test("splitRecipient only reports names it was told exist", () => {
     fc.assert(
       fc.property(anyText, fc.array(anyText, { maxLength: 4 }), (args, names) => {
-        const r = splitRecipient(args, (n) => names.includes(n));
+        const r = splitRecipient(args, (n) => names.includes(n), 64);
         if (r.found) expect(names).toContain(r.name);
       }),
       RUNS,
