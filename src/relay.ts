@@ -99,6 +99,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   }
   const stats = new RelayStats();
   const registry = new Registry(config.sendBatchClients);
+  const maxDatagram = config.maxDatagramBytes;
   const console_ = config.quiet ? undefined : printer;
   // Without a bus this is the console itself (or undefined): the hot path is what it was.
   const sink = teeLines(console_, options.lines);
@@ -135,7 +136,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     throw new BindError(`cannot listen on ${formatEndpoint(config.host, config.port)}: ${reason}`);
   }
   const buffers = setBufferSizes(socket, config.recvBufferBytes, config.sendBufferBytes);
-  const fanOut = new FanOut(socket, registry, stats, config.maxDatagramBytes, config.sendQueuePackets);
+  const fanOut = new FanOut(socket, registry, stats, maxDatagram, config.sendQueuePackets);
   fan = fanOut;
 
   const joins = new WindowCounter(perSource ? config.joinsPerIpPerSecond : 0, config.joinsPerSecond);
