@@ -3,7 +3,7 @@
 import { bench, do_not_optimize, group, summary } from "mitata";
 import { type BatchSender, FanOut } from "../src/fanout.ts";
 import { LinePrinter } from "../src/printer.ts";
-import { encodePrefix } from "../src/protocol.ts";
+import { encodePrefix } from "../src/protocol/wire.ts";
 import { type Client, type PacketSlot, Registry } from "../src/registry.ts";
 import { RelayStats } from "../src/stats.ts";
 import { type BenchGroup, type BenchState, sweep } from "./suite.ts";

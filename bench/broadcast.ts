@@ -3,7 +3,7 @@
 import dgram from "node:dgram";
 import { bench, do_not_optimize, group, summary } from "mitata";
 import { FanOut } from "../src/fanout.ts";
-import { encodePrefix } from "../src/protocol.ts";
+import { encodePrefix } from "../src/protocol/wire.ts";
 import { type PacketSlot, Registry } from "../src/registry.ts";
 import { RelayStats } from "../src/stats.ts";
 import { Recipients } from "./recipients.ts";

@@ -4,7 +4,7 @@ import { bench, do_not_optimize, group, summary } from "mitata";
 import { FanOut } from "../src/fanout.ts";
 import { Registry } from "../src/registry.ts";
 import { RelayStats } from "../src/stats.ts";
-import { encodePrefix, SEPARATOR } from "../src/protocol.ts";
+import { encodePrefix, SEPARATOR } from "../src/protocol/wire.ts";
 import { type BenchGroup, type BenchState, sweep } from "./suite.ts";
 
 const NAME = "alice";

@@ -5,7 +5,8 @@
 import { parseArgs } from "node:util";
 import { defaults } from "../src/config.ts";
 import { type Relay, startRelay } from "../src/relay.ts";
-import { challengeReply } from "../src/defence/verify.ts";
+import { validateAddresses } from "../src/defence/validation.ts";
+import { challengeReply } from "../src/protocol/answer.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -33,7 +34,7 @@ if (values.role === "load") await runLoad(Number(values.port), minutes * 60_000)
 else await runRelay();
 
 async function runRelay(): Promise<void> {
-  const relay = await startRelay({ ...defaults, port: 0, quiet: true, verifyAddress: values.verify === "off" ? "off" : "on", idleTimeoutMs: IDLE_TIMEOUT_MS });
+  const relay = await startRelay({ ...defaults, port: 0, quiet: true, verifyAddress: values.verify === "off" ? "off" : "on", idleTimeoutMs: IDLE_TIMEOUT_MS }, undefined, { admission: validateAddresses });
   console.log(`soak: relay on ${relay.endpoint}, ${minutes} min, ${targetClients} clients churning, address validation ${values.verify}`);
   const load = Bun.spawn([process.execPath, import.meta.path, "--role", "load", "--port", String(relay.port), "--minutes", String(minutes), "--clients", String(targetClients)], {
     stdout: "inherit",

@@ -1,37 +1,31 @@
-// The chat's cold path: admitting names, executing commands, leaving, and the idle sweep. The relay calls in here.
+// The chat: what a registered client's datagram means (a line or a command), admitting names, leaving, and the idle sweep.
 
 import { isUtf8 } from "node:buffer";
-import { type Command, CommandKind, parseCommand, splitRecipient } from "./commands.ts";
 import type { RelayConfig } from "./config.ts";
 import type { FanOut } from "./fanout.ts";
-import { cleanName, NameProblem, nameKey, nameProblem, refusalText } from "./names.ts";
-import type { WindowCounter } from "./defence/limits.ts";
-import type { Membership } from "./scale/membership.ts";
-import { COMMAND_BYTE, commandSyntax, encode, encodeJoin, nameRefusal, notice } from "./protocol.ts";
+import type { WindowCounter } from "./limits.ts";
+import { type Lines, REFUSED } from "./lines.ts";
+import type { Membership } from "./membership.ts";
+import { type Command, CommandKind, parseCommand, splitRecipient } from "./protocol/commands.ts";
+import { cleanName, NameProblem, nameKey, nameProblem, refusalText } from "./protocol/names.ts";
+import { lineEnd } from "./protocol/text.ts";
+import { COMMAND_BYTE, commandSyntax, encode, encodeJoin, nameRefusal, notice } from "./protocol/wire.ts";
 import type { Client, Registry } from "./registry.ts";
 import { RememberedNames } from "./remembered.ts";
-import type { LineSink } from "./scale/sink.ts";
 import type { RelayStats } from "./stats.ts";
-import { checkText, lineEnd, TextCheck } from "./text.ts";
 
-/** What the chat needs from the relay: its parts, and the two ways a registered client's datagram is handled. */
+/** What the chat is built on: the relay's parts. */
 export interface ChatDeps {
   readonly config: RelayConfig;
   readonly registry: Registry;
   readonly fanOut: FanOut;
   readonly stats: RelayStats;
-  /** Every line said to everyone also goes here: the console, and with a bus the rest of the mesh. */
-  readonly printer: LineSink | undefined;
+  /** Checks text and sends lines to everyone (and to the console and bus). */
+  readonly lines: Lines;
   /** Other workers or mesh nodes, told of joins, leaves and renames; absent for a stand-alone relay. */
   readonly membership?: Membership | undefined;
-  /** A datagram from a registered client: a command or a line (the relay's first-byte dispatch). */
-  readonly onLine: (client: Client, payload: Uint8Array, truncated: boolean) => void;
-  /** A chat line from a registered client, never taken for a command (`//text`). */
-  readonly relayText: (client: Client, payload: Uint8Array, truncated: boolean) => void;
   /** Joins a second, per source IP and in total (--join-rate, --join-rate-total). */
   readonly joins: WindowCounter;
-  /** Whether --max-fanout-rate leaves room to broadcast a line to everyone now. */
-  readonly mayBroadcast: () => boolean;
 }
 
 /** Per sweep, timeouts announced by name; beyond that one summary, so a mass timeout is not N² notices. */
@@ -41,9 +35,10 @@ const WHO_SEPARATOR = ", ";
 /** An unknown command word is quoted back at most this long. */
 const MAX_QUOTED_CHARS = 32;
 
-/** Runs everything about the chat that is not relaying a plain line. */
+/** Runs everything about the chat but checking and relaying a plain line, which `Lines` does. */
 export class Chat {
   private readonly remembered: RememberedNames;
+  private readonly lines: Lines;
   private readonly decoder = new TextDecoder();
   private readonly pong = encode(notice.pong);
   private readonly full = encode(notice.full);
@@ -51,6 +46,7 @@ export class Chat {
 
   constructor(private readonly deps: ChatDeps) {
     this.remembered = new RememberedNames(deps.config.rememberedNames, deps.config.rememberMs);
+    this.lines = deps.lines;
   }
 
   /** Timed-out clients whose names are remembered. */
@@ -113,32 +109,25 @@ export class Chat {
     if (this.join(checked, port, address, nowMs) === undefined && returning !== undefined) this.remembered.remember(address, port, returning, nowMs);
   }
 
-  /** A datagram starting with "/" from a registered client. */
-  command(client: Client, payload: Uint8Array, truncated: boolean): void {
-    const { stats, fanOut, config } = this.deps;
-    const end = lineEnd(payload);
-    if (truncated || end > config.maxDatagramBytes) {
-      stats.drops.too_long++;
-      fanOut.sendTo(encode(notice.tooLong(config.maxDatagramBytes - client.prefix.length)), client.port, client.address);
-      return;
-    }
-    if (checkText(payload, end) === TextCheck.control) {
-      stats.drops.control_chars++;
-      fanOut.sendTo(encode(notice.controlChars), client.port, client.address);
-      return;
-    }
-    if (!isUtf8(payload)) {
-      stats.drops.invalid_utf8++;
-      fanOut.sendTo(encode(notice.invalidUtf8), client.port, client.address);
-      return;
-    }
+  /** A datagram from a registered client: a chat line, or a command. */
+  // hot path: one byte tells a command from a chat line, before anything else is looked at
+  receive(client: Client, payload: Uint8Array, truncated: boolean, nowMs: number): void {
+    if (payload[0] === COMMAND_BYTE) this.command(client, payload, truncated, nowMs);
+    else this.lines.relay(client, payload, truncated, nowMs);
+  }
+
+  // A datagram starting with "/": its text passes the same checks as a line's (it is not prefixed, though).
+  private command(client: Client, payload: Uint8Array, truncated: boolean, nowMs: number): void {
+    const lines = this.lines;
+    const end = lines.check(client, payload, truncated, 0);
+    if (end === REFUSED) return;
     const command = parseCommand(this.decoder.decode(payload.subarray(0, end)));
     if (command.kind === CommandKind.literal) {
-      this.deps.relayText(client, payload.subarray(1), false);
+      lines.relay(client, payload.subarray(1), false, nowMs);
       return;
     }
-    stats.commands++;
-    this.execute(client, command);
+    this.deps.stats.commands++;
+    this.execute(client, command, nowMs);
   }
 
   /** Removes every client silent for longer than the idle timeout; forgets expired remembered names. */
@@ -168,7 +157,7 @@ export class Chat {
     if (gone.length > MAX_TIMEOUT_NOTICES) this.announce(encode(notice.moreTimedOut(gone.length - MAX_TIMEOUT_NOTICES)));
   }
 
-  private execute(client: Client, command: Command): void {
+  private execute(client: Client, command: Command, nowMs: number): void {
     const { registry, fanOut, stats } = this.deps;
     switch (command.kind) {
       case CommandKind.quit:
@@ -184,7 +173,7 @@ export class Chat {
       case CommandKind.msg:
         return this.privateMessage(client, command.args);
       case CommandKind.me:
-        return this.action(client, command.action);
+        return this.action(client, command.action, nowMs);
       case CommandKind.ping:
         fanOut.sendTo(this.pong, client.port, client.address);
         return;
@@ -260,20 +249,14 @@ export class Chat {
     if (config.echo && target !== client) fanOut.sendTo(frame, client.port, client.address);
   }
 
-  private action(client: Client, action: string): void {
-    const { fanOut, config, printer, stats } = this.deps;
+  private action(client: Client, action: string, nowMs: number): void {
+    const { config } = this.deps;
     const frame = encode(notice.action(client.name, action));
     if (frame.length > config.maxDatagramBytes) {
       const overhead = frame.length - encode(action).length;
       return this.tooLong(client, config.maxDatagramBytes - overhead);
     }
-    if (!this.deps.mayBroadcast()) {
-      stats.drops.fanout_limited++;
-      return;
-    }
-    if (config.echo) fanOut.broadcast(frame);
-    else fanOut.broadcastExcept(frame, client);
-    printer?.line(frame);
+    this.lines.broadcast(client, frame, nowMs);
   }
 
   private readmit(name: string, payload: Uint8Array, port: number, address: string, truncated: boolean, nowMs: number): void {
@@ -291,12 +274,12 @@ export class Chat {
     }
     const client = this.join(name, port, address, nowMs);
     if (client === undefined) this.remembered.remember(address, port, name, nowMs);
-    else this.deps.onLine(client, payload, truncated);
+    else this.receive(client, payload, truncated, nowMs);
   }
 
   // Undefined when --join-rate or --join-rate-total is spent this second: dropped unanswered, the client retries.
   private join(name: string, port: number, address: string, nowMs: number): Client | undefined {
-    const { registry, stats, fanOut, printer, joins } = this.deps;
+    const { registry, stats, joins } = this.deps;
     if (!joins.allow(address, nowMs)) {
       stats.drops.join_limited++;
       return undefined;
@@ -305,8 +288,7 @@ export class Chat {
     const client = registry.add(name, address, port, nowMs);
     stats.joins++;
     this.deps.membership?.joined(client);
-    fanOut.broadcast(join);
-    printer?.line(join);
+    this.lines.announce(join);
     return client;
   }
 
@@ -371,7 +353,6 @@ export class Chat {
   }
 
   private announce(frame: Uint8Array): void {
-    this.deps.fanOut.broadcast(frame);
-    this.deps.printer?.line(frame);
+    this.lines.announce(frame);
   }
 }

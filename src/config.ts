@@ -1,13 +1,16 @@
 // Relay configuration: a pure function of (argv, env) to a frozen object, built on util.parseArgs.
 
 import { ConfigError, parseFlags, parseHost, parseInteger, parseSeconds, parseSwitch } from "./flags.ts";
-import { longestNameNoticeBytes, MAX_UDP_PAYLOAD } from "./protocol.ts";
+import { longestNameNoticeBytes, MAX_UDP_PAYLOAD } from "./protocol/wire.ts";
 import { CHUNK_CLIENTS } from "./registry.ts";
-import { isLoopback, VerifyMode } from "./defence/verify.ts";
 
 export { ConfigError, parseHost, parseInteger, parseSeconds, parseSwitch } from "./flags.ts";
 
-/** Everything the relay can be told. Tunables only: wire strings and spec limits live in protocol.ts. */
+/** `--verify-address`: `auto` checks addresses on every bind but loopback (`verifies` decides). */
+export const VerifyMode = { on: "on", off: "off", auto: "auto" } as const;
+export type VerifyMode = (typeof VerifyMode)[keyof typeof VerifyMode];
+
+/** Everything the relay can be told. Tunables only: wire strings and spec limits live in protocol/wire.ts. */
 export interface RelayConfig {
   readonly host: string;
   readonly port: number;
@@ -231,6 +234,21 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
 export function fanoutCap(config: Pick<RelayConfig, "host" | "maxFanoutPerSecond">): number {
   if (config.maxFanoutPerSecond !== "auto") return config.maxFanoutPerSecond;
   return isLoopback(config.host) ? 0 : LAN_FANOUT_PER_SECOND;
+}
+
+/** Whether a relay bound to `host` checks addresses in `mode`: the one place `--verify-address auto` is resolved. */
+export function verifies(mode: VerifyMode, host: string): boolean {
+  return mode === VerifyMode.on || (mode === VerifyMode.auto && !isLoopback(host));
+}
+
+/** Whether per-source limits apply: `--rate-limit 0` lifts them all (the token bucket, joins per IP, unknown datagrams per prefix). */
+export function perSourceLimits(config: Pick<RelayConfig, "rateLimitPerSecond">): boolean {
+  return config.rateLimitPerSecond > 0;
+}
+
+/** 127.0.0.0/8, ::1 and IPv4-mapped loopback: nobody off this host can reach a relay bound there. */
+export function isLoopback(host: string): boolean {
+  return host.startsWith("127.") || host === "::1" || host.startsWith("::ffff:127.");
 }
 
 function parseVerifyMode(value: string | undefined): VerifyMode {

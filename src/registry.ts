@@ -1,8 +1,8 @@
 // The client registry: who is registered, looked up by source address, and the packet arrays fan-out sends over.
 
-import type { Bucket } from "./defence/limits.ts";
-import { nameKey } from "./names.ts";
-import { encodePrefix } from "./protocol.ts";
+import type { Bucket } from "./limits.ts";
+import { nameKey } from "./protocol/names.ts";
+import { encodePrefix } from "./protocol/wire.ts";
 
 /** One registered client. Everything the hot path needs is computed once, at join (or rename) time. */
 export interface Client extends Bucket {
@@ -23,10 +23,9 @@ export type PacketSlot = Uint8Array | number | string;
 
 /**
  * Recipients per `sendMany` call by default (`--send-batch`): one `sendmmsg` for up to 1024, as the C reference batches. Smaller chunks let
- * the first recipients have a line sooner (64: the first of 1000 in 0.12 ms instead of 0.54 ms, `bun bench
- * --group latency`), but cost throughput: at 1000 clients, interleaved against the C reference, 64-client
- * chunks delivered 0.83× its rate and one call 0.92×, because receivers woken more often cost the sender more.
- * The cap bounds what a resume after a short send copies.
+ * the first recipients have a line sooner but cost throughput, because receivers woken more often cost the
+ * sender more (measured in docs/benchmarks.md, `bun bench --group latency`). The cap bounds what a resume
+ * after a short send copies.
  */
 export const CHUNK_CLIENTS = 1024;
 

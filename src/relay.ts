@@ -1,19 +1,19 @@
 // The relay: binds the UDP socket and wires datagrams through the registry to fan-out. The only module here that owns a socket.
 
-import { isUtf8 } from "node:buffer";
+import { type AdmissionFactory, Gate } from "./admission.ts";
 import { Chat } from "./chat.ts";
-import { fanoutCap, type RelayConfig } from "./config.ts";
+import { perSourceLimits, type RelayConfig, verifies } from "./config.ts";
 import { FanOut } from "./fanout.ts";
-import { Gate } from "./defence/gate.ts";
-import { DeliveryBudget, takeToken, WindowCounter } from "./defence/limits.ts";
-import type { Membership } from "./scale/membership.ts";
+import { takeToken, WindowCounter } from "./limits.ts";
+import { Lines } from "./lines.ts";
+import type { Membership } from "./membership.ts";
 import type { LinePrinter } from "./printer.ts";
-import { COMMAND_BYTE, encode, notice } from "./protocol.ts";
+import { formatEndpoint } from "./protocol/endpoint.ts";
+import { encode, notice } from "./protocol/wire.ts";
 import { type Client, Registry } from "./registry.ts";
+import { type LineSink, teeLines } from "./sink.ts";
 import { type SocketSetup, setUpSocket } from "./sockopt.ts";
-import { type LineSink, teeLines } from "./scale/sink.ts";
 import { RelayStats } from "./stats.ts";
-import { checkText, lineEnd, TextCheck } from "./text.ts";
 
 /** A client over its rate hears "Slow down." at most this often. */
 const SLOW_NOTICE_INTERVAL_MS = 1000;
@@ -34,10 +34,11 @@ export interface Relay {
   /** Kernel buffer sizes granted and whether ICMP errors are off; undefined where nothing can be set (OS defaults apply). */
   readonly sockopts: SocketSetup | undefined;
   /**
-   * Tells every client the server is shutting down, waits up to `graceMs` for queued datagrams to
-   * leave (what is still queued then is counted as dropped), and closes the socket.
+   * Tells every client the server is shutting down (unless `announce` is false: another socket of a worker
+   * group says it), waits up to `graceMs` for queued datagrams to leave (what is still queued then is
+   * counted as dropped), and closes the socket.
    */
-  shutdown(graceMs?: number): Promise<void>;
+  shutdown(graceMs?: number, announce?: boolean): Promise<void>;
   /** Closes the socket at once, telling nobody. */
   close(): void;
   /**
@@ -55,6 +56,12 @@ export interface RelayOptions {
   readonly membership?: Membership;
   /** Also gets every line said to everyone (the bus publisher). */
   readonly lines?: LineSink;
+  /**
+   * How a new address is admitted when addresses are verified (`verifies` in config.ts decides when; then it is
+   * required): `validateAddresses` from defence/validation.ts. Otherwise strangers go from the unknown-source
+   * budget straight to the chat.
+   */
+  readonly admission?: AdmissionFactory;
   /** Operator log (stderr): failed sends are reported here, at most once per `logEveryMs`. */
   readonly log?: (line: string) => void;
   /** Default SEND_FAILURE_LOG_MS. */
@@ -83,29 +90,23 @@ const bindReasons: Record<string, string> = {
   EAFNOSUPPORT: "address family not supported",
 };
 
-/** `host:port`, bracketing IPv6 hosts. */
-export function formatEndpoint(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /** Binds and starts relaying. Throws BindError when the address cannot be bound. */
 export async function startRelay(config: RelayConfig, printer?: LinePrinter, options: RelayOptions = {}): Promise<Relay> {
+  const verifying = verifies(config.verifyAddress, config.host);
+  if (verifying && options.admission === undefined) {
+    // A programming error, not an operator's: every entry point that can verify passes the defence in.
+    throw new Error(`startRelay: addresses are verified on ${config.host} (--verify-address ${config.verifyAddress}) but no admission was given`);
+  }
   const stats = new RelayStats();
   const registry = new Registry(config.sendBatchClients);
   const maxDatagram = config.maxDatagramBytes;
-  const echo = config.echo;
   const console_ = config.quiet ? undefined : printer;
   // Without a bus this is the console itself (or undefined): the hot path is what it was.
   const sink = teeLines(console_, options.lines);
-  const controlNotice = encode(notice.controlChars);
-  const utf8Notice = encode(notice.invalidUtf8);
   const slowNotice = encode(notice.slowDown);
-  // --rate-limit 0 lifts every per-source limit: this bucket, joins per IP, unknown datagrams per prefix.
-  const perSource = config.rateLimitPerSecond > 0;
+  const perSource = perSourceLimits(config);
   const tokensPerMs = config.rateLimitPerSecond / 1000;
   const burst = config.burst;
-  const maxFanout = fanoutCap(config);
-  const deliveryBudget = maxFanout > 0 ? new DeliveryBudget(maxFanout) : undefined;
   // A coarse clock for last-seen times: reading the real one per datagram costs more than it tells.
   // It ticks at most every 250 ms, and finer for short idle timeouts so they stay accurate to ~1/8.
   const idleMs = config.idleTimeoutMs;
@@ -139,9 +140,9 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   fan = fanOut;
 
   const joins = new WindowCounter(perSource ? config.joinsPerIpPerSecond : 0, config.joinsPerSecond);
-  const mayBroadcast = () => deliveryBudget === undefined || deliveryBudget.take(registry.size, nowMs);
-  const chat = new Chat({ config, registry, fanOut, stats, printer: sink, membership: options.membership, onLine, relayText, joins, mayBroadcast });
-  const gate = new Gate(config, chat, fanOut, stats);
+  const lines = new Lines(config, registry, fanOut, stats, sink);
+  const chat = new Chat({ config, registry, fanOut, stats, lines, membership: options.membership, joins });
+  const gate = new Gate(config, stats, verifying && options.admission !== undefined ? options.admission({ config, chat, fanOut, stats }) : chat);
   // The sweep runs on its own timer, never per datagram: a few times per timeout, at most every 5 s.
   const sweeper = idleMs === 0 ? undefined : setInterval(() => chat.sweep((nowMs = performance.now())), Math.min(5000, Math.max(5, idleMs / 4)));
   sweeper?.unref();
@@ -176,7 +177,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
       slowDown(client);
       return;
     }
-    onLine(client, payload, truncated);
+    chat.receive(client, payload, truncated, nowMs);
   }
 
   // Over its rate: dropped, and told so at most once a second (the notice must not become a flood of its own).
@@ -185,51 +186,6 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     if (nowMs - client.slowNoticeMs < SLOW_NOTICE_INTERVAL_MS) return;
     client.slowNoticeMs = nowMs;
     fanOut.sendTo(slowNotice, client.port, client.address);
-  }
-
-  // hot path: one byte tells a command from a chat line, before anything else is looked at
-  function onLine(client: Client, payload: Uint8Array, truncated: boolean): void {
-    if (payload[0] === COMMAND_BYTE) chat.command(client, payload, truncated);
-    else relayText(client, payload, truncated);
-  }
-
-  // hot path: a chat line from a registered client
-  function relayText(client: Client, payload: Uint8Array, truncated: boolean): void {
-    const end = lineEnd(payload);
-    if (end === 0) {
-      stats.drops.empty++;
-      return;
-    }
-    if (truncated || client.prefix.length + end > maxDatagram) {
-      stats.drops.too_long++;
-      fanOut.sendTo(encode(notice.tooLong(maxDatagram - client.prefix.length)), client.port, client.address);
-      return;
-    }
-    const check = checkText(payload, end);
-    if (check !== TextCheck.ok) {
-      if (check === TextCheck.blank) stats.drops.empty++;
-      else {
-        stats.drops.control_chars++;
-        fanOut.sendTo(controlNotice, client.port, client.address);
-      }
-      return;
-    }
-    if (!isUtf8(payload)) {
-      stats.drops.invalid_utf8++;
-      fanOut.sendTo(utf8Notice, client.port, client.address);
-      return;
-    }
-    if (deliveryBudget !== undefined && !deliveryBudget.take(registry.size, nowMs)) {
-      stats.drops.fanout_limited++;
-      return;
-    }
-    // The line end is not text. The view is one small allocation, made only for lines that carry one (nc's).
-    const text = end === payload.length ? payload : payload.subarray(0, end);
-    const frame = fanOut.frame(client.prefix, text);
-    stats.linesRelayed++;
-    if (echo) fanOut.broadcast(frame);
-    else fanOut.broadcastExcept(frame, client);
-    if (sink !== undefined) sink.line(frame);
   }
 
   let closed = false;
@@ -254,11 +210,13 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     },
     endpoint: formatEndpoint(config.host, socket.port),
     sockopts,
-    async shutdown(graceMs = 2000) {
+    async shutdown(graceMs = 2000, announce = true) {
       if (closed) return;
-      const bye = encode(notice.shuttingDown);
-      fanOut.broadcast(bye);
-      printer?.line(bye);
+      if (announce) {
+        const bye = encode(notice.shuttingDown);
+        fanOut.broadcast(bye);
+        printer?.line(bye);
+      }
       const deadline = performance.now() + graceMs;
       while (fanOut.backlogSize > 0 && performance.now() < deadline) await Bun.sleep(5);
       if (fanOut.backlogSize > 0) fanOut.abandonBacklog();

@@ -25,7 +25,7 @@ export class RememberedNames {
   /** Remembers that `address`:`port` was `name`; the oldest binding goes when full. */
   remember(address: string, port: number, name: string, nowMs: number): void {
     if (this.capacity === 0) return;
-    const key = keyOf(address, port);
+    const key = addressKey(address, port);
     this.bindings.delete(key); // re-insert at the back: order stays the order of expiry
     while (this.bindings.size >= this.capacity) this.dropOldest();
     this.bindings.set(key, { name, expiresMs: nowMs + this.ttlMs });
@@ -34,7 +34,7 @@ export class RememberedNames {
   /** The name remembered for `address`:`port`, forgotten as it is handed out; undefined if none or expired. */
   take(address: string, port: number, nowMs: number): string | undefined {
     if (this.bindings.size === 0) return undefined;
-    const key = keyOf(address, port);
+    const key = addressKey(address, port);
     const binding = this.bindings.get(key);
     if (binding === undefined) return undefined;
     this.bindings.delete(key);
@@ -44,7 +44,7 @@ export class RememberedNames {
   /** The name remembered for `address`:`port`, still remembered; undefined if none or expired. */
   peek(address: string, port: number, nowMs: number): string | undefined {
     if (this.bindings.size === 0) return undefined;
-    const binding = this.bindings.get(keyOf(address, port));
+    const binding = this.bindings.get(addressKey(address, port));
     return binding !== undefined && binding.expiresMs > nowMs ? binding.name : undefined;
   }
 
@@ -64,7 +64,7 @@ export class RememberedNames {
   }
 }
 
-// "|" cannot occur in an IP literal, so address and port cannot run together ambiguously.
-function keyOf(address: string, port: number): string {
+/** A map key for `address`:`port`. "|" cannot occur in an IP literal, so the two cannot run together ambiguously. */
+export function addressKey(address: string, port: number): string {
   return `${address}|${port}`;
 }

@@ -1,13 +1,14 @@
 // Entry point: parse config, start the relay, print, and shut down cleanly on SIGINT/SIGTERM.
 
-import { BusError } from "./scale/bus.ts";
 import { ConfigError, parseConfig, type RelayConfig, usage } from "./config.ts";
-import { startMesh } from "./scale/mesh.ts";
+import { validateAddresses } from "./defence/validation.ts";
 import { LinePrinter, streamWriter } from "./printer.ts";
-import { notice } from "./protocol.ts";
+import { notice } from "./protocol/wire.ts";
 import { BindError, startRelay } from "./relay.ts";
-import type { SocketSetup } from "./sockopt.ts";
+import { BusError } from "./scale/bus.ts";
+import { startMesh } from "./scale/mesh.ts";
 import { startWorkers, totalStats } from "./scale/workers.ts";
+import type { SocketSetup } from "./sockopt.ts";
 
 let parsed;
 try {
@@ -47,11 +48,11 @@ async function start(config: RelayConfig): Promise<Running> {
     };
   }
   if (config.bus !== undefined) {
-    const mesh = await startMesh(config, printer, log);
+    const mesh = await startMesh(config, printer, log, validateAddresses);
     log(`[SERVER] Bus: ${config.bus} as node ${mesh.nodeId}`);
     return { endpoint: mesh.relay.endpoint, sockopts: mesh.relay.sockopts, stop: async () => (await mesh.shutdown(), mesh.summary()) };
   }
-  const relay = await startRelay(config, printer, { log });
+  const relay = await startRelay(config, printer, { log, admission: validateAddresses });
   return { endpoint: relay.endpoint, sockopts: relay.sockopts, stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)) };
 }
 

@@ -2,7 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import { expect, test } from "bun:test";
-import { challengeReply } from "../src/defence/verify.ts";
+import { challengeReply } from "../src/protocol/answer.ts";
 import { type Peer, peer } from "./support/peer.ts";
 import { bun, root, spawnServer } from "./support/server-process.ts";
 

@@ -1,7 +1,7 @@
 // Command parsing and /msg recipient splitting, as tables.
 
 import { describe, expect, test } from "bun:test";
-import { type Command, parseCommand, splitRecipient } from "../src/commands.ts";
+import { type Command, parseCommand, splitRecipient } from "../src/protocol/commands.ts";
 
 describe("parseCommand", () => {
   const cases: [string, Command][] = [

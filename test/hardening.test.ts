@@ -2,8 +2,9 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { defaults, type RelayConfig } from "../src/config.ts";
+import { validateAddresses } from "../src/defence/validation.ts";
 import { type Relay, startRelay } from "../src/relay.ts";
-import { challengeReply } from "../src/defence/verify.ts";
+import { challengeReply } from "../src/protocol/answer.ts";
 import { type ClientProcess, spawnClient } from "./support/client-process.ts";
 import { joinAll, type Peer, peer } from "./support/peer.ts";
 
@@ -15,7 +16,7 @@ afterEach(() => {
 });
 
 async function relay(overrides: Partial<RelayConfig> = {}): Promise<Relay> {
-  const r = await startRelay({ ...defaults, port: 0, quiet: true, ...overrides });
+  const r = await startRelay({ ...defaults, port: 0, quiet: true, ...overrides }, undefined, { admission: validateAddresses });
   open.relays.push(r);
   return r;
 }

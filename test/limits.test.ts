@@ -1,7 +1,7 @@
 // Table tests for the rate limits: the per-client token bucket, the delivery budget, per-second tables, source prefixes.
 
 import { describe, expect, test } from "bun:test";
-import { type Bucket, DeliveryBudget, prefixKey, takeToken, WindowCounter } from "../src/defence/limits.ts";
+import { type Bucket, DeliveryBudget, prefixKey, takeToken, WindowCounter } from "../src/limits.ts";
 
 function bucket(atMs = 0): Bucket {
   return { tokens: Number.POSITIVE_INFINITY, tokensAtMs: atMs, slowNoticeMs: Number.NEGATIVE_INFINITY };

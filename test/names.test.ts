@@ -1,7 +1,7 @@
 // Name rules: length in characters, control and invisible characters, the separator, and lookalikes of the server.
 
 import { describe, expect, test } from "bun:test";
-import { cleanName, NameProblem, nameKey, nameLength, nameProblem } from "../src/names.ts";
+import { cleanName, NameProblem, nameKey, nameLength, nameProblem } from "../src/protocol/names.ts";
 
 describe("nameProblem", () => {
   const cases: [string, string, NameProblem | undefined][] = [

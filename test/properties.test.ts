@@ -3,12 +3,13 @@
 import { isUtf8 } from "node:buffer";
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { parseCommand, splitRecipient } from "../src/commands.ts";
-import { type Bucket, prefixKey, takeToken, WindowCounter } from "../src/defence/limits.ts";
-import { cleanName, nameLength, nameProblem } from "../src/names.ts";
-import { encode, notice } from "../src/protocol.ts";
-import { checkText, lineEnd, TextCheck } from "../src/text.ts";
-import { AddressVerifier, CODE_ALPHABET, challengeReply, formatAnswer, parseAnswer } from "../src/defence/verify.ts";
+import { parseCommand, splitRecipient } from "../src/protocol/commands.ts";
+import { type Bucket, prefixKey, takeToken, WindowCounter } from "../src/limits.ts";
+import { cleanName, nameLength, nameProblem } from "../src/protocol/names.ts";
+import { encode, notice } from "../src/protocol/wire.ts";
+import { checkText, lineEnd, TextCheck } from "../src/protocol/text.ts";
+import { AddressVerifier } from "../src/defence/verify.ts";
+import { CODE_ALPHABET, challengeReply, formatAnswer, parseAnswer } from "../src/protocol/answer.ts";
 
 // Bounded: the whole file runs in a few seconds; fast-check's seed is printed on failure for replay.
 const RUNS = { numRuns: 300 };

@@ -1,7 +1,7 @@
 // The wire protocol's pure pieces: notices, prefixes and frames, byte for byte.
 
 import { describe, expect, test } from "bun:test";
-import { encodeJoin, encodePrefix, notice } from "../src/protocol.ts";
+import { encodeJoin, encodePrefix, notice } from "../src/protocol/wire.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 

@@ -1,7 +1,7 @@
 // Text rules as byte scans: line ends, blank lines, control characters, with odd and multi-byte inputs.
 
 import { describe, expect, test } from "bun:test";
-import { checkText, lineEnd, TextCheck } from "../src/text.ts";
+import { checkText, lineEnd, TextCheck } from "../src/protocol/text.ts";
 
 const bytes = (s: string | number[]) => (typeof s === "string" ? new TextEncoder().encode(s) : new Uint8Array(s));
 

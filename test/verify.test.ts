@@ -1,8 +1,10 @@
 // Table tests for address validation: codes, their lifetime across rotations, the answer and challenge wire forms.
 
 import { describe, expect, test } from "bun:test";
-import { notice } from "../src/protocol.ts";
-import { AddressVerifier, CODE_ALPHABET, challengeReply, formatAnswer, isLoopback, mayBeAnswer, parseAnswer, verifies } from "../src/defence/verify.ts";
+import { notice } from "../src/protocol/wire.ts";
+import { isLoopback, verifies } from "../src/config.ts";
+import { AddressVerifier } from "../src/defence/verify.ts";
+import { CODE_ALPHABET, challengeReply, formatAnswer, mayBeAnswer, parseAnswer } from "../src/protocol/answer.ts";
 
 const CODE = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
 

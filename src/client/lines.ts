@@ -1,7 +1,7 @@
 // What the terminal client makes of a line from the relay: its kind, a safe form to print, its colour, join replies.
 
-import { notice, SEPARATOR, SERVER_TAG } from "../protocol.ts";
-import { challengeReply } from "../defence/verify.ts";
+import { challengeReply } from "../protocol/answer.ts";
+import { notice, SEPARATOR, SERVER_TAG } from "../protocol/wire.ts";
 
 /** Kinds of line, each with its own colour on a terminal. */
 export const LineKind = {

@@ -2,9 +2,9 @@
 
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { cleanName } from "../names.ts";
-import { notice } from "../protocol.ts";
-import { formatEndpoint } from "../relay.ts";
+import { formatEndpoint } from "../protocol/endpoint.ts";
+import { cleanName } from "../protocol/names.ts";
+import { notice } from "../protocol/wire.ts";
 import { classify, joinStep, LineKind, renamedTo, sanitize } from "./lines.ts";
 import type { ClientOptions } from "./options.ts";
 import type { Screen } from "./screen.ts";

@@ -1,7 +1,7 @@
 // A worker's synthetic clients: one connected UDP socket each, and their registration with retries and backoff.
 
-import { notice, SERVER_TAG } from "../protocol.ts";
-import { challengeReply } from "../defence/verify.ts";
+import { challengeReply } from "../protocol/answer.ts";
+import { notice, SERVER_TAG } from "../protocol/wire.ts";
 import { setReceiveBuffer } from "./kernel.ts";
 import type { JoinProgress, WorkerSetup } from "./messages.ts";
 

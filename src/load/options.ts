@@ -4,7 +4,7 @@ import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { ConfigError, parseInteger } from "../config.ts";
-import { MAX_UDP_PAYLOAD } from "../protocol.ts";
+import { MAX_UDP_PAYLOAD } from "../protocol/wire.ts";
 import { HEADER_BYTES, MAX_SENDERS } from "./wire.ts";
 
 /** Everything the load generator can be told. */

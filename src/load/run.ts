@@ -1,7 +1,7 @@
 // The main thread of a load run: starts the workers, walks them through join, echo probe, run and drain, and merges what they report.
 
 import { Worker } from "node:worker_threads";
-import { formatEndpoint } from "../relay.ts";
+import { formatEndpoint } from "../protocol/endpoint.ts";
 import { mergeEncoded, newHistogram } from "./histogram.ts";
 import { addCounters, type Command, type Counters, clockUs, type JoinProgress, type Report, type WorkerSetup, zeroCounters } from "./messages.ts";
 import type { LoadOptions } from "./options.ts";

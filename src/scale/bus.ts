@@ -1,7 +1,7 @@
 // The bus: a NATS core connection carrying every line said to everyone between relay nodes, at most once.
 
 import { connect, headers, type MsgHdrs, type NatsConnection, type PublishOptions } from "@nats-io/transport-node";
-import type { LineSink } from "./sink.ts";
+import type { LineSink } from "../sink.ts";
 
 /** The subject every node publishes its lines to and subscribes to. */
 export const LINES_SUBJECT = "chat.lines";
@@ -90,10 +90,6 @@ export class Bus implements LineSink {
     });
     void bus.watchStatus();
     return bus;
-  }
-
-  get connected(): boolean {
-    return this.up;
   }
 
   /** Publishes a line said to everyone here. The bytes are copied: the client holds them until its next flush. */

@@ -1,15 +1,16 @@
 // The mesh: a relay joined to others over the bus: its lines published, theirs fanned out here, names unique across all.
 
 import { randomUUID } from "node:crypto";
-import { Bus, BusError } from "./bus.ts";
+import type { AdmissionFactory } from "../admission.ts";
 import type { Chat } from "../chat.ts";
 import type { RelayConfig } from "../config.ts";
-import type { Membership } from "./membership.ts";
-import { nameKey } from "../names.ts";
-import { Presence } from "./presence.ts";
+import type { Membership } from "../membership.ts";
 import type { LinePrinter } from "../printer.ts";
+import { nameKey } from "../protocol/names.ts";
 import type { Client, Registry } from "../registry.ts";
 import { type Relay, startRelay } from "../relay.ts";
+import { Bus, BusError } from "./bus.ts";
+import { Presence } from "./presence.ts";
 
 /** A relay on the bus. */
 export interface MeshRelay {
@@ -28,7 +29,7 @@ export interface MeshRelay {
  * elsewhere) and claimed in the bucket; a claim that loses takes the join back (evict) or the rename (revert).
  */
 class MeshMembership implements Membership {
-  readonly sweeps = true;
+  sweeps = true;
   private chat: Chat | undefined;
   private registry: Registry | undefined;
   /** Renames whose new name is not granted yet: new name key → old name, released once it is. */
@@ -78,8 +79,11 @@ class MeshMembership implements Membership {
   }
 }
 
-/** Connects to the bus, opens presence, and starts the relay. Throws BusError or BindError. */
-export async function startMesh(config: RelayConfig, printer: LinePrinter | undefined, log: (line: string) => void): Promise<MeshRelay> {
+/**
+ * Connects to the bus, opens presence, and starts the relay; `admission` is the relay's (RelayOptions), needed
+ * when addresses are verified. Throws BusError or BindError.
+ */
+export async function startMesh(config: RelayConfig, printer: LinePrinter | undefined, log: (line: string) => void, admission?: AdmissionFactory): Promise<MeshRelay> {
   const url = config.bus;
   if (url === undefined) throw new BusError("no bus configured");
   const nodeId = randomUUID().slice(0, 8);
@@ -94,7 +98,7 @@ export async function startMesh(config: RelayConfig, printer: LinePrinter | unde
     throw new BusError(`the bus at ${url} cannot keep presence (run nats-server with -js for JetStream): ${(err as Error).message}`);
   }
   try {
-    relay = await startRelay(config, printer, { membership, lines: bus, log });
+    relay = await startRelay(config, printer, { membership, lines: bus, log, admission });
   } catch (err) {
     await presence.releaseAll();
     await bus.close();

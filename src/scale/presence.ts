@@ -2,7 +2,7 @@
 
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { nameKey } from "../names.ts";
+import { nameKey } from "../protocol/names.ts";
 
 /** The KV bucket holding one key per online name across the mesh. */
 export const PRESENCE_BUCKET = "relay-presence";
@@ -36,17 +36,6 @@ interface Mine {
   /** The KV revision of our entry; undefined until a claim has gone through. */
   revision: number | undefined;
 }
-
-/** How a claim ended. */
-export const Claim = {
-  /** The name is ours across the mesh. */
-  granted: "granted",
-  /** Another node holds it: the local holder must give it up. */
-  taken: "taken",
-  /** The bus is down: kept locally, claimed again at the next refresh. */
-  pending: "pending",
-} as const;
-export type Claim = (typeof Claim)[keyof typeof Claim];
 
 /**
  * Names this node holds, claimed with an atomic KV create, rewritten every ttl/3 with a compare-and-set on the
@@ -92,10 +81,11 @@ export class Presence {
   }
 
   /**
-   * Claims `name` for a client here; the outcome comes as an event (now, or after the bus is back). A name
-   * that differs only in case from one we hold keeps its entry, rewritten with the new spelling.
+   * Claims `name` for a client here; the outcome comes only as an event (`granted` or `taken`, now or after
+   * the bus is back; while it is down the claim waits for the next refresh). A name that differs only in case
+   * from one we hold keeps its entry, rewritten with the new spelling.
    */
-  claim(name: string): Promise<Claim> {
+  claim(name: string): Promise<void> {
     const key = presenceKey(name);
     const held = this.mine.get(key);
     const mine: Mine = { name, revision: held?.revision };
@@ -141,16 +131,16 @@ export class Presence {
     await Promise.all([...this.mine].map(([key, mine]) => this.settle(key, mine)));
   }
 
-  // Creates or rewrites our entry; a failed compare-and-set tells whose the name is now.
-  private async settle(key: string, mine: Mine): Promise<Claim> {
+  // Creates or rewrites our entry; a failed compare-and-set tells whose the name is now. Bus down: try at the next refresh.
+  private async settle(key: string, mine: Mine): Promise<void> {
     const value = JSON.stringify({ name: mine.name, node: this.nodeId } satisfies Holding);
     const first = mine.revision === undefined;
     try {
       const revision = first ? await this.kv.create(key, value) : await this.kv.update(key, value, mine.revision!);
-      if (this.mine.get(key) !== mine) return Claim.granted;
+      if (this.mine.get(key) !== mine) return;
       mine.revision = revision;
       if (first) this.events.granted(mine.name);
-      return Claim.granted;
+      return;
     } catch {
       // Either someone else's entry is there, or the bus is away: look.
     }
@@ -160,23 +150,22 @@ export class Presence {
       entry = await this.kv.get(key);
       holder = parseHolding(entry);
     } catch {
-      return Claim.pending;
+      return;
     }
     if (holder === undefined) {
       mine.revision = undefined; // expired (we were away longer than the TTL): create it afresh next time
-      return Claim.pending;
+      return;
     }
     if (holder.node === this.nodeId) {
       // Ours from an earlier write (a reply lost in a disconnect): adopt its revision; the next refresh rewrites it.
       if (this.mine.get(key) === mine && entry !== null) mine.revision = entry.revision;
       if (first) this.events.granted(mine.name);
-      return Claim.granted;
+      return;
     }
     if (this.mine.get(key) === mine) {
       this.mine.delete(key);
       this.events.taken(mine.name);
     }
-    return Claim.taken;
   }
 
   private async watch(): Promise<void> {

@@ -1,7 +1,9 @@
 // Worker thread entry: one relay on the shared SO_REUSEPORT port, keeping a full replica of the registry.
 
 import { parentPort, workerData } from "node:worker_threads";
-import type { Membership } from "./membership.ts";
+// A thread's entry, so it composes like server.ts: the defence is passed in here, not imported by the core.
+import { validateAddresses } from "../defence/validation.ts";
+import type { Membership } from "../membership.ts";
 import { LinePrinter } from "../printer.ts";
 import type { Client } from "../registry.ts";
 import { BindError, type Relay, startRelay } from "../relay.ts";
@@ -57,7 +59,12 @@ function loseName(holder: Client): void {
 
 let relay: Relay;
 try {
-  relay = await startRelay(data.config, printer, { reusePort: true, membership, log: (line) => post({ t: "log", line: `${line} (worker ${data.index})` }) });
+  relay = await startRelay(data.config, printer, {
+    reusePort: true,
+    membership,
+    admission: validateAddresses,
+    log: (line) => post({ t: "log", line: `${line} (worker ${data.index})` }),
+  });
 } catch (err) {
   post({ t: "failed", message: err instanceof BindError ? err.message : String(err) });
   process.exit(1);
@@ -153,13 +160,8 @@ parent.on("message", (message: ToWorker) => {
 
 async function stop(announce: boolean, graceMs: number): Promise<void> {
   clearInterval(gossip);
-  if (announce) await relay.shutdown(graceMs);
-  else {
-    // Every socket in the group can reach every client, so one worker says goodbye; the others only drain.
-    const deadline = performance.now() + graceMs;
-    while (relay.backlog > 0 && performance.now() < deadline) await Bun.sleep(5);
-    relay.close();
-  }
+  // Every socket in the group can reach every client, so one worker says goodbye; the others only drain.
+  await relay.shutdown(graceMs, announce);
   printer.flush();
   post({ t: "closed", report: report() });
 }

@@ -2,8 +2,10 @@
 
 import { Worker } from "node:worker_threads";
 import type { RelayConfig } from "../config.ts";
-import { nameKey } from "../names.ts";
-import { BindError, formatEndpoint } from "../relay.ts";
+import { formatEndpoint } from "../protocol/endpoint.ts";
+import { nameKey } from "../protocol/names.ts";
+import { BindError } from "../relay.ts";
+import { addressKey } from "../remembered.ts";
 import type { SocketSetup } from "../sockopt.ts";
 import { RelayStats } from "../stats.ts";
 import type { FromWorker, StatsSnapshot, ToWorker, WorkerData, WorkerReport } from "./worker-messages.ts";
@@ -230,9 +232,4 @@ function addInto(into: Record<string, number | Record<string, number>>, from: St
       for (const [reason, n] of Object.entries(value)) mine[reason] = (mine[reason] ?? 0) + n;
     }
   }
-}
-
-// "|" cannot occur in an IP literal, so address and port cannot run together ambiguously.
-function addressKey(address: string, port: number): string {
-  return `${address}|${port}`;
 }

@@ -2,6 +2,7 @@
 
 import { afterEach } from "bun:test";
 import { defaults, type RelayConfig } from "../../src/config.ts";
+import { validateAddresses } from "../../src/defence/validation.ts";
 import { type Relay, startRelay } from "../../src/relay.ts";
 import { joinAll, type Peer, peer } from "./peer.ts";
 
@@ -27,7 +28,7 @@ export function useRelays(): Fixtures {
   });
   return {
     async relay(overrides = {}) {
-      const r = await startRelay({ ...defaults, port: 0, quiet: true, ...overrides });
+      const r = await startRelay({ ...defaults, port: 0, quiet: true, ...overrides }, undefined, { admission: validateAddresses });
       relays.push(r);
       return r;
     },

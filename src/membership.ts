@@ -1,6 +1,6 @@
 // Membership hooks: how a relay tells the rest of a deployment (other workers, other mesh nodes) who joined, left or was renamed.
 
-import type { Client } from "../registry.ts";
+import type { Client } from "./registry.ts";
 
 /**
  * Told of every membership change the chat makes on its own clients, and asked about names held elsewhere.
@@ -23,6 +23,6 @@ export interface Membership {
   heldElsewhere(name: string): boolean;
   /** Names held elsewhere, for `/who`. */
   namesElsewhere(): readonly string[];
-  /** Whether this relay's idle sweep may time clients out (with workers, exactly one does). */
-  readonly sweeps: boolean;
+  /** Whether this relay's idle sweep may time clients out now (with workers exactly one does, and that can pass to another). */
+  sweeps: boolean;
 }

@@ -14,9 +14,6 @@ export const MAX_UDP_PAYLOAD = 65_507;
 /** First byte of a command datagram (`/`). The relay looks at this byte before anything else. */
 export const COMMAND_BYTE = 0x2f;
 
-/** Largest UTF-8 encoding of one character: names are limited in characters, datagrams in bytes. */
-export const MAX_BYTES_PER_CHAR = 4;
-
 /** Each command as `/help` lists it, in that order. */
 export const commandSyntax = {
   nick: "/nick NEW",
@@ -65,7 +62,7 @@ export const notice = {
   nameRefused: (why: string) => `${SERVER_TAG} Name refused: ${why}. Send another name.`,
   nickRefused: (why: string) => `${SERVER_TAG} Name refused: ${why}.`,
   moreTimedOut: (count: number) => `${SERVER_TAG} ${count} more clients timed out.`,
-  /** Address validation: `reply` is the exact text to send back (`CODE NAME`, see verify.ts). */
+  /** Address validation: `reply` is the exact text to send back (`CODE NAME`, see answer.ts). */
   challenge: (reply: string) => `${SERVER_TAG} Reply with ${reply} to join.`,
   slowDown: `${SERVER_TAG} Slow down.`,
 } as const;

@@ -1,8 +1,8 @@
 // Name rules: what a chat name may be, and the key under which names are unique ignoring case.
 
-import { nameRefusal, SEPARATOR } from "./protocol.ts";
+import { nameRefusal, SEPARATOR } from "./wire.ts";
 
-/** Why a name is refused. Codes; protocol.ts words them for the client. */
+/** Why a name is refused. Codes; wire.ts words them for the client. */
 export const NameProblem = {
   empty: "empty",
   tooLong: "too_long",
