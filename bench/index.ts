@@ -1,7 +1,6 @@
 // `bun bench`: runs the selected benchmark groups in one mitata run, then prints one results table.
 
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { run } from "mitata";
 import { bookkeepingGroup } from "./bookkeeping.ts";
 import { broadcastGroup } from "./broadcast.ts";
@@ -10,62 +9,58 @@ import { inboundGroup } from "./inbound.ts";
 import { latencyGroup } from "./latency.ts";
 import { byGroup, describeMachine, failures, type MitataResult, resultsTable, toJson } from "./report.ts";
 import type { BenchGroup } from "./suite.ts";
+import { ConfigError, custom, readFlags, text, toggle } from "../src/flags.ts";
+import { parseOrExit, usageText } from "../src/usage.ts";
 
 const groups: readonly BenchGroup[] = [encodeGroup, broadcastGroup, latencyGroup, inboundGroup, bookkeepingGroup];
 
-const usage = `Usage: bun bench [options]
+const groupNames = groups.map((g) => g.name);
 
-Where broadcast fan-out time goes, measured with mitata on this machine.
-
-Options:
-  --quick            smaller sweeps (what CI runs; under a minute)
-  --group NAMES      only these groups, comma-separated: ${groups.map((g) => g.name).join(", ")}
-  --filter REGEX     only benchmarks whose name matches (mitata's filter)
-  --json FILE        also write mitata's results (per group) as JSON to FILE
-  -h, --help         this text
-
-Groups:
-${groups.map((g) => `  ${g.name.padEnd(12)} ${g.title}`).join("\n")}
-`;
-
-let values;
-try {
-  ({ values } = parseArgs({
-    args: Bun.argv.slice(2),
-    options: {
-      quick: { type: "boolean" },
-      group: { type: "string", multiple: true },
-      filter: { type: "string" },
-      json: { type: "string" },
-      help: { type: "boolean", short: "h" },
+const benchFlags = {
+  quick: toggle({ section: "Options:", flag: "quick", help: "smaller sweeps (what CI runs; under a minute)" }),
+  group: custom<readonly string[]>({
+    flag: "group",
+    arg: "NAMES",
+    default: [],
+    multiple: true,
+    parse: parseGroups,
+    help: `only these groups, comma-separated: ${groupNames.join(", ")}`,
+  }),
+  filter: custom<RegExp | undefined>({
+    flag: "filter",
+    arg: "REGEX",
+    default: undefined,
+    parse: (value, flag) => {
+      try {
+        return new RegExp(value);
+      } catch (err) {
+        throw new ConfigError(`${flag}: ${(err as Error).message}`);
+      }
     },
-    strict: true,
-    allowPositionals: false,
-  }));
-} catch (err) {
-  process.stderr.write(`error: ${(err as Error).message}\n\n${usage}`);
-  process.exit(2);
-}
-if (values.help) {
-  process.stdout.write(usage);
-  process.exit(0);
+    help: "only benchmarks whose name matches (mitata's filter)",
+  }),
+  json: text({ flag: "json", arg: "FILE", default: undefined, help: "also write mitata's results (per group) as JSON to FILE" }),
+} as const;
+
+/** `--group` values, comma-separated and repeatable; every name must be a group. */
+function parseGroups(value: string, flag: string): readonly string[] {
+  const wanted = value.split(",").map((g) => g.trim()).filter((g) => g !== "");
+  const unknown = wanted.filter((name) => !groupNames.includes(name));
+  if (unknown.length > 0) throw new ConfigError(`${flag}: unknown group ${unknown.map((u) => `"${u}"`).join(", ")} (one of ${groupNames.join(", ")})`);
+  return wanted;
 }
 
-const wanted = (values.group ?? []).flatMap((g) => g.split(",")).map((g) => g.trim()).filter((g) => g !== "");
-const unknown = wanted.filter((name) => !groups.some((g) => g.name === name));
-if (unknown.length > 0) {
-  process.stderr.write(`error: --group: unknown group ${unknown.map((u) => `"${u}"`).join(", ")} (one of ${groups.map((g) => g.name).join(", ")})\n`);
-  process.exit(2);
-}
-let filter: RegExp | undefined;
-try {
-  filter = values.filter === undefined ? undefined : new RegExp(values.filter);
-} catch (err) {
-  process.stderr.write(`error: --filter: ${(err as Error).message}\n`);
-  process.exit(2);
-}
+const usage = usageText(
+  {
+    command: "bun bench",
+    about: "Where broadcast fan-out time goes, measured with mitata on this machine.",
+    footer: `Groups:\n${groups.map((g) => `  ${g.name.padEnd(12)} ${g.title}`).join("\n")}`,
+  },
+  benchFlags,
+);
 
-const quick = values.quick ?? false;
+const { values } = parseOrExit(usage, () => readFlags(benchFlags, Bun.argv.slice(2)));
+const { quick, group: wanted, filter } = values;
 const selected = wanted.length === 0 ? groups : groups.filter((g) => wanted.includes(g.name));
 const machine = describeMachine();
 const started = performance.now();

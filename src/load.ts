@@ -1,28 +1,17 @@
 // Entry point of the load generator: parse flags, make room for the sockets, run, print, exit with a verdict.
 
 import { writeFileSync } from "node:fs";
-import { ConfigError } from "./config.ts";
 import { ensureFdLimit } from "./load/kernel.ts";
 import { type LoadOptions, parseLoadOptions, usage } from "./load/options.ts";
 import { processCpuSeconds, type SpawnedRelay, spawnRelay } from "./load/relay-process.ts";
 import { liveLine, summaryJson, summaryTable } from "./load/report.ts";
 import { LoadError, LoadRun } from "./load/run.ts";
+import { parseOrExit } from "./usage.ts";
 
 /** File descriptors beyond one per client: Bun, stdio, worker plumbing. */
 const FD_HEADROOM = 64;
 
-let parsed;
-try {
-  parsed = parseLoadOptions(Bun.argv.slice(2));
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`error: ${err.message} (see --help)\n`);
-  process.exit(2);
-}
-if (parsed.help) {
-  process.stdout.write(usage);
-  process.exit(0);
-}
+const parsed = parseOrExit(usage, () => parseLoadOptions(Bun.argv.slice(2)));
 let options: LoadOptions = parsed.options;
 
 const limit = ensureFdLimit(options.clients + FD_HEADROOM);

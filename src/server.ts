@@ -1,6 +1,6 @@
 // Entry point: parse config, start the relay, print, and shut down cleanly on SIGINT/SIGTERM.
 
-import { ConfigError, parseConfig, type RelayConfig, usage } from "./config.ts";
+import { parseConfig, type RelayConfig, usage } from "./config.ts";
 import { validateAddresses } from "./defence/validation.ts";
 import { LinePrinter, streamWriter } from "./printer.ts";
 import { notice } from "./protocol/wire.ts";
@@ -9,19 +9,9 @@ import { BusError } from "./scale/bus.ts";
 import { startMesh } from "./scale/mesh.ts";
 import { startWorkers, totalStats } from "./scale/workers.ts";
 import type { SocketSetup } from "./sockopt.ts";
+import { parseOrExit } from "./usage.ts";
 
-let parsed;
-try {
-  parsed = parseConfig(Bun.argv.slice(2), process.env);
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`error: ${err.message}\n\n${usage}`);
-  process.exit(2);
-}
-if (parsed.help) {
-  process.stdout.write(usage);
-  process.exit(0);
-}
+const parsed = parseOrExit(usage, () => parseConfig(Bun.argv.slice(2), process.env));
 
 /** Whichever shape is running: one relay, a worker group, or a relay on the bus. */
 interface Running {

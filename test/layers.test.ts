@@ -8,8 +8,8 @@ const SRC = resolve(import.meta.dir, "../src");
 
 /** The composition roots: they wire the core to its layers, so they may import anything. */
 const ENTRIES = new Set(["server.ts", "client.ts", "load.ts"]);
-/** What a tool (client/, load/) may use of the core besides the protocol: option parsing, and the libc calls. */
-const TOOL_CORE = new Set(["config.ts", "flags.ts", "libc.ts"]);
+/** What a tool (client/, load/) may use of the core besides the protocol: option parsing and usage, and the libc calls. */
+const TOOL_CORE = new Set(["config.ts", "flags.ts", "usage.ts", "libc.ts"]);
 const LAYERS = ["defence/", "scale/", "load/", "client/"];
 
 // `import … from "x"`, `export … from "x"`, `import "x"`, `import("x")`, and a worker's `new URL("x", import.meta.url)`.

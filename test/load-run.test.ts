@@ -129,11 +129,11 @@ describe("load generator against a relay", () => {
     expect(r.stderr.trim().split("\n")).toEqual([expect.stringContaining(`127.0.0.1:${port}`)]);
   });
 
-  test("bad flags: one line naming the flag, exit 2", async () => {
+  test("bad flags: one line naming the flag and a pointer to --help, exit 2", async () => {
     for (const args of [["--clients", "-3"], ["--rate", "lots"], ["--bogus"]]) {
       const r = await runScript("load.ts", args, 10_000);
       expect(r.code).toBe(2);
-      expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: .*(clients|rate|bogus)/)]);
+      expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: .*(clients|rate|bogus)/), "Try 'bun run src/load.ts --help'."]);
     }
   });
 

@@ -2,9 +2,9 @@
 
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
-import { parseArgs } from "node:util";
-import { ConfigError, parseInteger } from "../config.ts";
+import { ConfigError, custom, decimal, flagDefaults, type FlagsFor, integer, parseInteger, readFlags, text, toggle } from "../flags.ts";
 import { MAX_UDP_PAYLOAD } from "../protocol/wire.ts";
+import { type Usage, usageText } from "../usage.ts";
 import { HEADER_BYTES, MAX_SENDERS } from "./wire.ts";
 
 /** Everything the load generator can be told. */
@@ -34,142 +34,118 @@ export interface LoadOptions {
   readonly quiet: boolean;
 }
 
-export const defaults = Object.freeze({
-  host: "127.0.0.1",
-  port: 65432,
-  clients: 1000,
-  rate: 100,
-  durationS: 10,
-  payloadBytes: 32,
-  ramp: 0,
-});
-
 /** Clients one run can have; each is a socket, so the fd limit is the practical bound. */
 export const MAX_CLIENTS = 100_000;
 
-export const usage = `Usage: bun run src/load.ts [options]
+/** What the table reads: LoadOptions, with defaults that depend on another flag still open, and --senders as text. */
+type LoadFlagValues = { readonly [K in Exclude<keyof LoadOptions, "senders">]: LoadOptions[K] | undefined } & { readonly senders: string | undefined };
 
-Many synthetic chat clients against a relay, each with its own UDP socket. Senders send open loop
-(by the clock, not by replies); every client records every relayed line it receives.
+/**
+ * Every load generator flag, keyed by the LoadOptions field it sets; --help lists them in this order. Defaults that
+ * depend on another flag (senders, workers, bind) are undefined here and settled by parseLoadOptions.
+ */
+const loadFlags = {
+  host: custom({ section: "Target", flag: "host", arg: "ADDR", default: "127.0.0.1", parse: parseTarget, help: "relay address" }),
+  port: integer({ flag: "port", default: 65432, min: 1, max: 65535, help: "relay port" }),
+  spawnServer: toggle({ flag: "spawn-server", help: "start this project's relay on a free loopback port, run against it, stop it" }),
+  bind: custom<string | undefined>({
+    flag: "bind",
+    arg: "ADDR",
+    default: undefined,
+    parse: parseBind,
+    defaultText: "default: any",
+    help: "local address for the clients' sockets, to pick a NIC",
+  }),
+  clients: integer({ section: "Load", flag: "clients", default: 1000, min: 1, max: MAX_CLIENTS, help: "synthetic clients" }),
+  // Its bound is --clients, so its text is checked in parseLoadOptions.
+  senders: text({ flag: "senders", arg: "S", default: undefined, defaultText: "default: all", help: "how many of them send" }),
+  rate: decimal({ flag: "rate", arg: "R", default: 100, min: 0, max: 1e8, help: "messages per second over all senders; deliveries = R × clients" }),
+  durationS: decimal({ flag: "duration", arg: "SECONDS", default: 10, min: 0.1, max: 86_400, help: "how long to send" }),
+  payloadBytes: integer({
+    flag: "payload",
+    arg: "BYTES",
+    default: 32,
+    min: HEADER_BYTES,
+    max: MAX_UDP_PAYLOAD - 64,
+    help: `text bytes per message, at least ${HEADER_BYTES}`,
+  }),
+  ramp: decimal({
+    flag: "ramp",
+    default: 0,
+    min: 0,
+    max: 1e7,
+    defaultText: "default: as fast as a window of 64 outstanding joins allows",
+    help: "joins per second",
+  }),
+  workers: integer({
+    flag: "workers",
+    arg: "W",
+    default: undefined,
+    min: 1,
+    max: 256,
+    defaultText: `default: cores available, here ${availableParallelism()}`,
+    help: "worker threads",
+  }),
+  json: toggle({ section: "Output", flag: "json", help: "one JSON summary line on stdout (the table goes to stderr)" }),
+  jsonStream: toggle({ flag: "json-stream", help: "one JSON line per second on stdout as well" }),
+  out: text({ flag: "out", arg: "FILE", default: undefined, nonEmpty: "a file name", help: "also write the JSON summary line to FILE" }),
+  quiet: toggle({ flag: "quiet", help: "no live line on stderr" }),
+  relayPid: integer({
+    flag: "relay-pid",
+    arg: "PID",
+    default: undefined,
+    min: 1,
+    max: 2 ** 22,
+    help: "report that process's CPU time per delivery (implied by --spawn-server)",
+  }),
+  maxLoss: decimal({ section: "Thresholds (breached → exit 1)", flag: "max-loss", arg: "FRACTION", default: undefined, min: 0, max: 1, help: "e.g. 0.001" }),
+  maxP99Ms: decimal({ flag: "max-p99", arg: "MS", default: undefined, min: 0, max: 3_600_000, help: "p99 latency from scheduled send time, in milliseconds" }),
+} as const satisfies FlagsFor<LoadFlagValues>;
 
-Target
-  --host ADDR          relay address (default ${defaults.host})
-  --port N             relay port (default ${defaults.port})
-  --spawn-server       start this project's relay on a free loopback port, run against it, stop it
-  --bind ADDR          local address for the clients' sockets, to pick a NIC (default: any)
+export const defaults = Object.freeze(flagDefaults(loadFlags));
 
-Load
-  --clients N          synthetic clients (default ${defaults.clients})
-  --senders S          how many of them send (default: all)
-  --rate R             messages per second over all senders (default ${defaults.rate}); deliveries = R × clients
-  --duration SECONDS   how long to send (default ${defaults.durationS})
-  --payload BYTES      text bytes per message, at least ${HEADER_BYTES} (default ${defaults.payloadBytes})
-  --ramp N             joins per second (default: as fast as a window of 64 outstanding joins allows)
-  --workers W          worker threads (default: cores available, here ${availableParallelism()})
-
-Output
-  --json               one JSON summary line on stdout (the table goes to stderr)
-  --json-stream        one JSON line per second on stdout as well
-  --out FILE           also write the JSON summary line to FILE
-  --quiet              no live line on stderr
-  --relay-pid PID      report that process's CPU time per delivery (implied by --spawn-server)
-
-Thresholds (breached → exit 1)
-  --max-loss FRACTION  e.g. 0.001
-  --max-p99 MS         p99 latency from scheduled send time, in milliseconds
-
-  -h, --help           this text
-
-Exit: 0 ok, 1 threshold breached or relay unreachable, 2 bad flags, 130 interrupted (summary printed).
-`;
-
-const options = {
-  host: { type: "string" },
-  port: { type: "string" },
-  clients: { type: "string" },
-  senders: { type: "string" },
-  rate: { type: "string" },
-  duration: { type: "string" },
-  payload: { type: "string" },
-  ramp: { type: "string" },
-  workers: { type: "string" },
-  bind: { type: "string" },
-  json: { type: "boolean" },
-  "json-stream": { type: "boolean" },
-  out: { type: "string" },
-  "max-loss": { type: "string" },
-  "max-p99": { type: "string" },
-  "spawn-server": { type: "boolean" },
-  "relay-pid": { type: "string" },
-  quiet: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
+export const usage: Usage = usageText(
+  {
+    command: "bun run src/load.ts",
+    about: `Many synthetic chat clients against a relay, each with its own UDP socket. Senders send open loop
+(by the clock, not by replies); every client records every relayed line it receives.`,
+    footer: "Exit: 0 ok, 1 threshold breached or relay unreachable, 2 bad flags, 130 interrupted (summary printed).",
+  },
+  loadFlags,
+);
 
 export type ParsedLoadOptions = { readonly help: true } | { readonly help: false; readonly options: LoadOptions };
 
 /** Reads the command line. Throws ConfigError naming the flag, the value and what is allowed. */
 export function parseLoadOptions(argv: readonly string[], cores = availableParallelism()): ParsedLoadOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
-  } catch (err) {
-    // parseArgs explains some errors over several lines; the user gets one.
-    throw new ConfigError((err as Error).message.replace(/\s*\n\s*/g, " "));
-  }
-  if (values.help) return { help: true };
-  const host = parseTarget(values.host ?? defaults.host);
-  const clients = parseInteger("--clients", values.clients, defaults.clients, 1, MAX_CLIENTS);
-  const senders = parseInteger("--senders", values.senders, Math.min(clients, MAX_SENDERS - 1), 0, Math.min(clients, MAX_SENDERS - 1));
-  const workers = parseInteger("--workers", values.workers, Math.max(1, Math.min(cores, clients)), 1, 256);
-  if (workers > clients) throw new ConfigError(`--workers: "${values.workers}" is more than --clients (${clients})`);
-  const bind = values.bind === undefined ? (isIP(host) === 6 ? "::" : "0.0.0.0") : parseBind(values.bind);
+  const read = readFlags(loadFlags, argv);
+  if (read.help) return { help: true };
+  const { values, given } = read;
+  const { clients, host } = values;
+  const maxSenders = Math.min(clients, MAX_SENDERS - 1);
+  const senders = parseInteger("--senders", values.senders, maxSenders, 0, maxSenders);
+  const workers = values.workers ?? Math.max(1, Math.min(cores, clients));
+  if (workers > clients) throw new ConfigError(`--workers: "${workers}" is more than --clients (${clients})`);
+  const bind = values.bind ?? (isIP(host) === 6 ? "::" : "0.0.0.0");
   if (isIP(bind) !== isIP(host)) throw new ConfigError(`--bind: "${bind}" is not of the same address family as --host ${host}`);
-  const result: LoadOptions = {
-    host,
-    port: parseInteger("--port", values.port, defaults.port, 1, 65535),
-    clients,
-    senders,
-    rate: parseNumber("--rate", values.rate, defaults.rate, 0, 1e8),
-    durationS: parseNumber("--duration", values.duration, defaults.durationS, 0.1, 86_400),
-    payloadBytes: parseInteger("--payload", values.payload, defaults.payloadBytes, HEADER_BYTES, MAX_UDP_PAYLOAD - 64),
-    ramp: parseNumber("--ramp", values.ramp, defaults.ramp, 0, 1e7),
-    workers,
-    bind,
-    json: values.json ?? false,
-    jsonStream: values["json-stream"] ?? false,
-    out: values.out === "" ? badValue("--out", "", "a file name") : values.out,
-    maxLoss: values["max-loss"] === undefined ? undefined : parseNumber("--max-loss", values["max-loss"], 0, 0, 1),
-    maxP99Ms: values["max-p99"] === undefined ? undefined : parseNumber("--max-p99", values["max-p99"], 0, 0, 3_600_000),
-    spawnServer: values["spawn-server"] ?? false,
-    relayPid: values["relay-pid"] === undefined ? undefined : parseInteger("--relay-pid", values["relay-pid"], 0, 1, 2 ** 22),
-    quiet: values.quiet ?? false,
-  };
-  if (result.spawnServer && (values.host !== undefined || values.port !== undefined)) {
+  if (values.spawnServer && (given.has("host") || given.has("port"))) {
     throw new ConfigError("--spawn-server picks its own loopback port: leave out --host and --port");
   }
-  return { help: false, options: Object.freeze(result) };
+  return { help: false, options: Object.freeze({ ...values, senders, workers, bind }) };
 }
 
 /** The relay's address: an IP literal to send to (no name lookups), not an unspecified one. */
-function parseTarget(value: string): string {
+function parseTarget(value: string, flag: string): string {
   const host = value === "localhost" ? "127.0.0.1" : value;
-  if (isIP(host) === 0) badValue("--host", value, "an IP address such as 127.0.0.1, ::1 or 192.0.2.7");
-  if (host === "0.0.0.0" || host === "::") badValue("--host", value, "the relay's address (0.0.0.0 and :: are for binding, not sending)");
+  if (isIP(host) === 0) badValue(flag, value, "an IP address such as 127.0.0.1, ::1 or 192.0.2.7");
+  if (host === "0.0.0.0" || host === "::") badValue(flag, value, "the relay's address (0.0.0.0 and :: are for binding, not sending)");
   return host;
 }
 
-function parseBind(value: string): string {
+function parseBind(value: string, flag: string): string {
   const bind = value === "localhost" ? "127.0.0.1" : value;
-  if (isIP(bind) === 0) badValue("--bind", value, "a local IP address");
+  if (isIP(bind) === 0) badValue(flag, value, "a local IP address");
   return bind;
-}
-
-/** A decimal number in [min, max] from a flag; `fallback` when absent. */
-export function parseNumber(flag: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = /^\s*(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isFinite(n) || n < min || n > max) badValue(flag, value, `a number from ${min} to ${max}`);
-  return n;
 }
 
 function badValue(flag: string, value: string, allowed: string): never {
