@@ -56,7 +56,11 @@ export class RelayStats {
   challenges = 0;
   /** Datagrams handed to the kernel (one per recipient). */
   deliveries = 0;
-  /** Short sends caused by an error reported for an earlier packet (ICMP unreachable): resumed, nothing lost. */
+  /**
+   * Failed sends, resumed past: each `sendMany` that threw (an error at its first packet), and each short count
+   * the retry proved was no full buffer (it made progress). On Linux both are an error owed to an earlier
+   * datagram (ICMP port unreachable from a vanished client); nothing is lost.
+   */
   sendErrors = 0;
   /** Times fan-out met a full socket buffer and queued the rest. */
   backpressureEvents = 0;
