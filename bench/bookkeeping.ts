@@ -24,6 +24,30 @@ class NullSender implements BatchSender {
   }
 }
 
+/**
+ * Fails every k-th recipient once per line, as a vanished client does on loopback: a call that reaches it stops
+ * short just before it (or throws, when it comes first), and the retry gets through. It reads each packet it is
+ * handed, as sendMany does, so re-sending the rest per error shows up as O(K·N).
+ */
+class FailingSender implements BatchSender {
+  packets = 0;
+  /** Index of the next recipient to fail; set to k before each line. */
+  next = 0;
+  constructor(private readonly k: number) {}
+  sendMany(packets: readonly PacketSlot[]): number {
+    this.packets += packets.length;
+    for (let i = 0; i < packets.length; i += 3) {
+      if ((packets[i + 1] as number) - FIRST_PORT !== this.next) continue;
+      this.next += this.k;
+      if (i === 0) throw REFUSED;
+      return i / 3;
+    }
+    return packets.length / 3;
+  }
+}
+const REFUSED = new Error("ECONNREFUSED");
+const FIRST_PORT = 20_000;
+
 interface Rig {
   readonly fan: FanOut;
   readonly clients: readonly Client[];
@@ -31,9 +55,14 @@ interface Rig {
   readonly sender: NullSender;
 }
 
+function registryOf(n: number, sendBatch?: number): Registry {
+  const registry = new Registry(sendBatch);
+  for (let i = 0; i < n; i++) registry.add(`c${i}`, "127.0.0.1", FIRST_PORT + i, 0);
+  return registry;
+}
+
 function rigOf(n: number): Rig {
-  const registry = new Registry();
-  for (let i = 0; i < n; i++) registry.add(`c${i}`, "127.0.0.1", 20_000 + i, 0);
+  const registry = registryOf(n);
   const sender = new NullSender();
   const fan = new FanOut(sender, registry, new RelayStats(), 2048, 1 << 18);
   return { fan, clients: registry.all(), prefix: encodePrefix("alice"), sender };
@@ -84,6 +113,23 @@ export const bookkeepingGroup: BenchGroup = {
             },
           };
         }).args("n", ns);
+
+        bench("frame + broadcast, every k-th recipient fails once, one sendMany for all (N=$n, k=$k)", function* (state: BenchState) {
+          const n = state.get("n") as number;
+          const k = state.get("k") as number;
+          const sender = new FailingSender(k);
+          // One chunk for everyone, so a resume has the whole remainder ahead of it (--send-batch N).
+          const fan = new FanOut(sender, registryOf(n, n), new RelayStats(), 2048, 1 << 18);
+          const prefix = encodePrefix("alice");
+          yield {
+            [0]: () => shortLine,
+            bench: (line: Uint8Array) => {
+              sender.next = k;
+              fan.broadcast(fan.frame(prefix, line));
+              do_not_optimize(sender.packets);
+            },
+          };
+        }).args({ n: sweep(quick, [1000, 10_000], [1000]), k: sweep(quick, [1, 16, 256], [16]) });
       });
     });
 

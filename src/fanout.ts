@@ -8,24 +8,36 @@ export interface BatchSender {
   sendMany(packets: readonly PacketSlot[]): number;
 }
 
-/** A backlog entry: the recipients still owed a frame, with their own copy of it. */
+/** A backlog entry: the recipients still owed a frame, with their own copy of it, sent from `head` on. */
 interface Pending {
-  packets: PacketSlot[];
+  readonly packets: PacketSlot[];
+  /** Element index of the first triple not yet sent or dropped. */
+  head: number;
 }
 
 /**
- * Owns the reusable output buffer and sends frames to the registry's packet array.
- *
- * `sendBatch` (below) returns how many packets went out, -1 for an error, 0 for a full socket buffer:
- * - an error reported for an *earlier* datagram (ICMP port unreachable from a vanished client) fails one
- *   packet once; sending resumes from the first unsent packet, so nothing is lost;
- * - a full socket buffer (EAGAIN) sends nothing; the rest is copied to a bounded backlog and sent, in
- *   order, from the socket's `drain` callback.
+ * Owns the reusable output buffer and sends frames over the registry's packet arrays, one `sendMany` per chunk
+ * of `--send-batch` recipients. `sendBatch` (below) makes each call's outcome one number:
+ * - all sent: the common case, and the only one the hot path handles;
+ * - a short count n: packet n was not sent. On Linux that is an error owed to an earlier datagram (ICMP port
+ *   unreachable from a vanished client), taken by packet n and discarded by `sendmmsg`, or a socket buffer that
+ *   filled up mid-batch. The retry from packet n tells them apart: progress means it was an error (one
+ *   `sendErrors`), 0 means a full buffer. A short count with nothing wrong (a native batch boundary, never seen
+ *   on Bun 1.4.5) looks the same and is counted the same; delivery does not depend on it;
+ * - -1, the error reported at the first packet: counted and retried; a destination refused MAX_ERRORS_AT_HEAD
+ *   times in a row is dropped as `unsendable`;
+ * - 0, a full socket buffer (EAGAIN): the rest is copied to a bounded backlog (`queue_overflow` when it would
+ *   not fit) and sent, in order, from the socket's `drain` callback. Nothing overtakes the backlog.
+ * Resuming goes by index: after a short count the rest goes out in windows sized from the run before the
+ * error and doubling while they go through, copied into one reused scratch array, so K errors in a batch of N
+ * cost O(N + K) work, not a copy and an address parse of the remainder per error.
  */
 export class FanOut {
   /** Frames are assembled here: prefix + payload, reused for every line. */
   private readonly out: Uint8Array;
   private readonly views: (Uint8Array | undefined)[];
+  /** Resume windows are copied here: one array for the FanOut's life, grown when needed, never shrunk. */
+  private readonly scratch: PacketSlot[] = [];
   private readonly backlog: Pending[] = [];
   private backlogHead = 0;
   private backlogPackets = 0;
@@ -64,7 +76,7 @@ export class FanOut {
     return view;
   }
 
-  /** Sends `frame` to every registered client: one `sendMany` per chunk of the registry (CHUNK_CLIENTS). */
+  /** Sends `frame` to every registered client: one `sendMany` per registry chunk (`--send-batch` recipients). */
   // hot path
   broadcast(frame: Uint8Array): void {
     const chunks = this.registry.chunks;
@@ -118,7 +130,7 @@ export class FanOut {
   private send(packets: PacketSlot[], frame: Uint8Array): void {
     if (this.backlogPackets > 0) {
       // Never overtake queued lines: clients rely on seeing them in order.
-      this.enqueue(packets, frame);
+      this.enqueue(packets, 0, frame);
       return;
     }
     const sent = sendBatch(this.socket, packets);
@@ -126,83 +138,101 @@ export class FanOut {
       this.stats.deliveries += sent;
       return;
     }
-    this.resume(packets, sent, frame);
+    this.resumeOrQueue(packets, sent, frame);
   }
 
-  // Cold path: a short send. Continue from the first unsent packet until all are sent or the socket is full.
-  // Each slice copies at most the recipients left, and happens once per error, not per recipient.
-  private resume(packets: PacketSlot[], sent: number, frame: Uint8Array): void {
-    let rest = packets;
+  // Cold path, out of line so the hot path above stays as small as it was: a short or failed call.
+  private resumeOrQueue(packets: PacketSlot[], sent: number, frame: Uint8Array): void {
+    const stop = this.resume(packets, 0, packets, sent);
+    if (stop === packets.length) return;
+    // The socket buffer is full: queue the rest for `drain`.
+    this.stats.backpressureEvents++;
+    this.enqueue(packets, stop, frame);
+  }
+
+  /**
+   * Cold path: carries on after `sent` came back from a call over `call`, which held `packets[at, at + call.length)`,
+   * until everything from `at` on is sent or dropped, or the socket is full. Returns the element index of the
+   * first packet left unsent for a full socket buffer, or `packets.length`.
+   */
+  private resume(packets: readonly PacketSlot[], at: number, call: readonly PacketSlot[], sent: number): number {
+    const end = packets.length;
+    let callEnd = at + call.length;
+    let window = MIN_WINDOW_PACKETS * 3;
     let errorsAtHead = 0;
+    // A short count not yet told apart from a buffer that filled mid-batch: the next call decides.
     let shortBefore = false;
     for (;;) {
       if (sent > 0) {
         this.stats.deliveries += sent;
         if (shortBefore) this.stats.sendErrors++; // the retry went through: that short count was an error
-        rest = rest.slice(sent * 3);
+        at += sent * 3;
         errorsAtHead = 0;
-        shortBefore = true;
+        shortBefore = at < callEnd;
+        // After a short count the next window is twice the run that just went through, and it doubles while
+        // windows go through: an error wastes at most about the gap before it, so K errors in N recipients
+        // cost O(N + K) copying and parsing instead of a pass over the remainder each.
+        window = shortBefore ? Math.max(MIN_WINDOW_PACKETS * 3, sent * 6) : window * 2;
       } else if (sent < 0) {
         this.stats.sendErrors++;
         shortBefore = false;
-        if (++errorsAtHead >= MAX_ERRORS_AT_HEAD) {
-          // Refused again and again: this destination cannot be reached. Drop it, go on with the rest.
-          this.stats.drops.unsendable++;
-          rest = rest.slice(3);
-          errorsAtHead = 0;
+        if (++errorsAtHead < MAX_ERRORS_AT_HEAD) {
+          // `at` has not moved: the same array, untouched since, goes again.
+          sent = sendBatch(this.socket, call);
+          continue;
         }
+        // Refused again and again: this destination cannot be reached. Drop it, go on with the rest.
+        this.stats.drops.unsendable++;
+        at += 3;
+        errorsAtHead = 0;
       } else {
-        // Nothing went out and nothing was wrong: the socket buffer is full. Queue the rest for `drain`.
-        this.stats.backpressureEvents++;
-        this.enqueue(rest, frame);
-        return;
+        // Nothing went out and nothing was wrong: the socket buffer is full.
+        return at;
       }
-      if (rest.length === 0) return;
-      sent = sendBatch(this.socket, rest);
-      if (sent * 3 === rest.length) {
-        this.stats.deliveries += sent;
-        if (shortBefore) this.stats.sendErrors++;
-        return;
-      }
+      if (at === end) return end;
+      callEnd = Math.min(end, at + window);
+      call = this.window(packets, at, callEnd);
+      sent = sendBatch(this.socket, call);
     }
   }
 
-  private enqueue(packets: PacketSlot[], frame: Uint8Array): void {
-    const count = packets.length / 3;
+  /** `packets[from, to)` as an array for `sendMany`: the array itself when that is all of it, else the scratch copy. */
+  private window(packets: readonly PacketSlot[], from: number, to: number): readonly PacketSlot[] {
+    if (from === 0 && to === packets.length) return packets;
+    const scratch = this.scratch;
+    const n = to - from;
+    for (let i = 0; i < n; i++) scratch[i] = packets[from + i]!;
+    scratch.length = n;
+    return scratch;
+  }
+
+  private enqueue(packets: readonly PacketSlot[], from: number, frame: Uint8Array): void {
+    const count = (packets.length - from) / 3;
     if (this.backlogPackets + count > this.maxBacklogPackets) {
       this.stats.drops.queue_overflow += count;
       return;
     }
-    // The frame lives in the reused output buffer: the backlog needs its own copy.
+    // The frame lives in the reused output buffer and the packet array is the registry's: the backlog needs copies.
     const copy = frame.slice();
-    const own = packets.slice();
+    const own = packets.slice(from);
     for (let i = 0; i < own.length; i += 3) own[i] = copy;
-    this.backlog.push({ packets: own });
+    this.backlog.push({ packets: own, head: 0 });
     this.backlogPackets += count;
     this.armRetry();
   }
 
   private flushBacklog(): void {
-    let errorsAtHead = 0;
     while (this.backlogHead < this.backlog.length) {
       const job = this.backlog[this.backlogHead]!;
-      const sent = sendBatch(this.socket, job.packets);
-      if (sent > 0) {
-        this.stats.deliveries += sent;
-        this.backlogPackets -= sent;
-        errorsAtHead = 0;
-        if (sent * 3 === job.packets.length) this.backlogHead++;
-        else job.packets = job.packets.slice(sent * 3);
-        continue;
-      }
-      if (sent === 0) break; // still full: wait for the next drain
-      this.stats.sendErrors++;
-      if (++errorsAtHead < MAX_ERRORS_AT_HEAD) continue;
-      this.stats.drops.unsendable++;
-      this.backlogPackets--;
-      errorsAtHead = 0;
-      if (job.packets.length === 3) this.backlogHead++;
-      else job.packets = job.packets.slice(3);
+      const packets = job.packets;
+      const head = job.head;
+      // A fresh entry goes out whole; one cut short by an earlier drain resumes in windows from its head.
+      const call = this.window(packets, head, head === 0 ? packets.length : Math.min(packets.length, head + MIN_WINDOW_PACKETS * 3));
+      const stop = this.resume(packets, head, call, sendBatch(this.socket, call));
+      this.backlogPackets -= (stop - head) / 3;
+      job.head = stop;
+      if (stop < packets.length) break; // still full: wait for the next drain
+      this.backlogHead++;
     }
     if (this.backlogHead === this.backlog.length) {
       this.backlog.length = 0;
@@ -237,7 +267,13 @@ function setPayload(chunks: PacketSlot[][], frame: Uint8Array): void {
 }
 
 /** A destination refused this many times in a row, with progress impossible, is dropped as unsendable. */
-const MAX_ERRORS_AT_HEAD = 3;
+export const MAX_ERRORS_AT_HEAD = 3;
+
+/**
+ * The smallest resume window, in recipients. Errors packed closer than this waste up to this many re-read
+ * packets each; a clean remainder after an early error takes log2(remainder / this) calls.
+ */
+export const MIN_WINDOW_PACKETS = 8;
 
 /**
  * `sendMany`, with its two failure shapes made one number. Measured on Bun 1.4.5: it returns how many packets

@@ -24,8 +24,7 @@ export type PacketSlot = Uint8Array | number | string;
 /**
  * Recipients per `sendMany` call by default (`--send-batch`): one `sendmmsg` for up to 1024, as the C reference batches. Smaller chunks let
  * the first recipients have a line sooner but cost throughput, because receivers woken more often cost the
- * sender more (measured in docs/benchmarks.md, `bun bench --group latency`). The cap bounds what a resume
- * after a short send copies.
+ * sender more (measured in docs/benchmarks.md, `bun bench --group latency`).
  */
 export const CHUNK_CLIENTS = 1024;
 

@@ -1,37 +1,42 @@
 // Relay counters: plain number fields bumped on the hot path, read for the summary line and by tests.
 
-/** Why an inbound or outbound datagram was not relayed or not delivered. Every drop has a reason. */
-export const DropReason = {
+/**
+ * Drops by reason, one counter each: why an inbound or outbound datagram was not relayed or not delivered. Every
+ * drop has a reason; the summary prints each reason that occurred, under its field name.
+ */
+export class Drops {
   /** The send queue was full when fan-out hit backpressure. */
-  queueOverflow: "queue_overflow",
+  queue_overflow = 0;
   /** A recipient's packet was refused by the kernel even on a writable socket (e.g. unroutable). */
-  unsendable: "unsendable",
+  unsendable = 0;
   /** Longer than --max-datagram once prefixed, or cut by the kernel. */
-  tooLong: "too_long",
+  too_long = 0;
   /** Not valid UTF-8. */
-  invalidUtf8: "invalid_utf8",
+  invalid_utf8 = 0;
   /** Empty datagram, or a name that is empty once trimmed. */
-  empty: "empty",
+  empty = 0;
   /** Still queued when shutdown gave up waiting for the socket. */
-  shutdown: "shutdown",
+  shutdown = 0;
   /** A control character other than tab in a line (ANSI escapes, BEL, ...). */
-  controlChars: "control_chars",
+  control_chars = 0;
   /** A name that breaks a rule or is taken. */
-  nameRefused: "name_refused",
+  name_refused = 0;
   /** A new address while --max-clients were registered. */
-  serverFull: "server_full",
+  server_full = 0;
   /** A registered client's datagram beyond its --rate-limit/--burst token bucket. */
-  rateLimited: "rate_limited",
+  rate_limited = 0;
   /** A join beyond --join-rate (per source IP) or --join-rate-total. */
-  joinLimited: "join_limited",
+  join_limited = 0;
   /** A datagram from an unregistered address beyond --unknown-rate (per prefix) or --unknown-rate-total. */
-  unknownLimited: "unknown_limited",
+  unknown_limited = 0;
   /** An answer to a challenge whose code was wrong or expired (a fresh challenge goes back, within limits). */
-  badCode: "bad_code",
+  bad_code = 0;
   /** A chat line not relayed because --max-fanout-rate deliveries a second were spent. */
-  fanoutLimited: "fanout_limited",
-} as const;
-export type DropReason = (typeof DropReason)[keyof typeof DropReason];
+  fanout_limited = 0;
+}
+
+/** A drop reason, as the summary prints it. */
+export type DropReason = keyof Drops;
 
 /** Counters for one relay. Monomorphic fields: an increment is one store. */
 export class RelayStats {
@@ -51,26 +56,15 @@ export class RelayStats {
   challenges = 0;
   /** Datagrams handed to the kernel (one per recipient). */
   deliveries = 0;
-  /** Short sends caused by an error reported for an earlier packet (ICMP unreachable): resumed, nothing lost. */
+  /**
+   * Failed sends, resumed past: each `sendMany` that threw (an error at its first packet), and each short count
+   * the retry proved was no full buffer (it made progress). On Linux both are an error owed to an earlier
+   * datagram (ICMP port unreachable from a vanished client); nothing is lost.
+   */
   sendErrors = 0;
   /** Times fan-out met a full socket buffer and queued the rest. */
   backpressureEvents = 0;
-  readonly drops: Record<DropReason, number> = {
-    queue_overflow: 0,
-    unsendable: 0,
-    too_long: 0,
-    invalid_utf8: 0,
-    empty: 0,
-    shutdown: 0,
-    control_chars: 0,
-    name_refused: 0,
-    server_full: 0,
-    rate_limited: 0,
-    join_limited: 0,
-    unknown_limited: 0,
-    bad_code: 0,
-    fanout_limited: 0,
-  };
+  readonly drops = new Drops();
 
   /** All drops, of every reason. */
   get dropsTotal(): number {
