@@ -11,7 +11,8 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { processCpuSeconds } from "../src/load/relay-process.ts";
-import { buildReference, defaultReferenceDir } from "./reference.ts";
+import { buildReference, defaultReferenceDir, pinned, runCLoad, startRelayProcess, stopRelayProcess } from "./reference.ts";
+import { medianOf } from "./stats.ts";
 
 const root = resolve(import.meta.dir, "..");
 const bun = process.execPath;
@@ -45,7 +46,7 @@ type RelayKind = "this relay" | "C reference" | "naive relay";
 
 interface Started {
   readonly port: number;
-  readonly proc: Bun.Subprocess<"ignore", "pipe", "ignore">;
+  readonly proc: Bun.Subprocess;
 }
 
 /** Starts a relay pinned to core 0 and waits for its `Running on` line. */
@@ -57,33 +58,16 @@ async function startRelay(kind: RelayKind): Promise<Started> {
       : kind === "C reference"
         ? [reference.cRelay, String(port)]
         : [bun, "run", "scripts/naive-relay.ts", String(port)];
-  const proc = Bun.spawn(["taskset", "-c", "0", ...argv], { cwd: root, stdin: "ignore", stdout: "pipe", stderr: "ignore" });
-  const reader = proc.stdout.getReader();
-  let text = "";
-  const deadline = performance.now() + 10_000;
-  while (!text.includes("Running on")) {
-    const chunk = await Promise.race([reader.read(), Bun.sleep(Math.max(0, deadline - performance.now())).then(() => undefined)]);
-    if (chunk === undefined || chunk.done) throw new Error(`${kind} did not start`);
-    text += new TextDecoder().decode(chunk.value);
-  }
-  void (async () => {
-    while (!(await reader.read()).done);
-  })().catch(() => {});
-  return { port, proc };
+  return { port, proc: await startRelayProcess(argv, kind, { core: 0, cwd: root, stderr: "ignore" }) };
 }
 
-async function stop(s: Started): Promise<void> {
-  s.proc.kill("SIGINT");
-  const timer = setTimeout(() => s.proc.kill("SIGKILL"), 3000);
-  await s.proc.exited;
-  clearTimeout(timer);
-}
+const stop = (s: Started) => stopRelayProcess(s.proc, 3000);
 
 type Json = Record<string, unknown> & { latency_us?: Record<string, number> };
 
 /** This generator, pinned to core 1, one worker. */
 async function ourLoad(port: number, relayPid: number, load: typeof saturated): Promise<Json> {
-  const argv = ["taskset", "-c", "1", bun, "run", "src/load.ts", "--port", String(port), "--clients", String(clients), "--senders", String(load.senders), "--rate", String(load.rate), "--duration", String(load.duration), "--relay-pid", String(relayPid), "--workers", "1", "--json", "--quiet"];
+  const argv = pinned(1, [bun, "run", "src/load.ts", "--port", String(port), "--clients", String(clients), "--senders", String(load.senders), "--rate", String(load.rate), "--duration", String(load.duration), "--relay-pid", String(relayPid), "--workers", "1", "--json", "--quiet"]);
   const proc = Bun.spawn(argv, { cwd: root, stdout: "pipe", stderr: "pipe", timeout: 180_000 });
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   const line = out.trim().split("\n").at(-1) ?? "";
@@ -93,31 +77,25 @@ async function ourLoad(port: number, relayPid: number, load: typeof saturated): 
 
 /** The C load driver, pinned to core 1; its CPU over the sending phase is sampled from /proc. */
 async function cLoad(port: number, relayPid: number, load: typeof saturated): Promise<Json> {
-  const argv = ["taskset", "-c", "1", reference.cLoad, "127.0.0.1", String(port), String(clients), String(load.senders), String(load.rate), String(load.duration)];
   const startMs = performance.now();
-  const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore", env: { ...process.env, RELAY_PID: String(relayPid) }, timeout: 180_000 });
   const samples: [number, number][] = [];
-  const sampler = setInterval(() => {
-    const cpu = processCpuSeconds(proc.pid);
-    if (cpu !== null) samples.push([performance.now() - startMs, cpu]);
-  }, 50);
-  const out = await new Response(proc.stdout).text();
-  await proc.exited;
+  let sampler: ReturnType<typeof setInterval> | undefined;
+  const watch = (proc: Bun.Subprocess) => {
+    sampler = setInterval(() => {
+      const cpu = processCpuSeconds(proc.pid);
+      if (cpu !== null) samples.push([performance.now() - startMs, cpu]);
+    }, 50);
+  };
+  const run = { port, clients, senders: load.senders, rate: load.rate, durationS: load.duration, relayPid };
+  const c = await runCLoad(reference.cLoad, run, { core: 1, stderr: "ignore", onStart: watch });
   clearInterval(sampler);
-  const r = JSON.parse(out.trim()) as Json;
   // c_load sends from register_s + 0.3 s (its quiet wait) after start; charge it the CPU from then on.
-  const runStartMs = ((r.register_s as number) + 0.3) * 1000;
+  const runStartMs = (c.register_s + 0.3) * 1000;
   const before = samples.filter(([t]) => t <= runStartMs).at(-1)?.[1] ?? 0;
   const after = samples.at(-1)?.[1] ?? 0;
-  const delivered = r.delivered as number;
-  r.generator_cpu_ns_per_datagram = delivered > 0 ? Math.round(((after - before) * 1e9) / delivered) : null;
-  return r;
+  return { ...c, generator_cpu_ns_per_datagram: c.delivered > 0 ? Math.round(((after - before) * 1e9) / c.delivered) : null };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a");
 
 const results: Record<string, Json[]> = {};
@@ -162,7 +140,7 @@ for (let round = 1; round <= rounds; round++) {
 }
 
 const lines: string[] = [];
-const m = (key: string, f: (r: Json) => number) => median((results[key] ?? []).map(f));
+const m = (key: string, f: (r: Json) => number) => medianOf(results[key] ?? [], f);
 if (values.only !== "generators") {
   lines.push(`Relays at ${clients} clients (medians of ${rounds}; relay on core 0, this generator on core 1)`, "");
   const at = `${fmt(moderate.rate * clients)} deliveries/s`;

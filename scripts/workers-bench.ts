@@ -4,20 +4,11 @@
 
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { buildReference, defaultReferenceDir } from "./reference.ts";
+import { buildReference, cLoadFlags, type CLoadResult, loadFromFlags, measure } from "./reference.ts";
+import { median, medianOf } from "./stats.ts";
 
 const { values } = parseArgs({
-  options: {
-    rounds: { type: "string", default: "5" },
-    clients: { type: "string", default: "1000" },
-    senders: { type: "string", default: "10" },
-    rate: { type: "string", default: "1000" },
-    duration: { type: "string", default: "3" },
-    payload: { type: "string", default: "32" },
-    configs: { type: "string", default: "single,w1,w2,single@0,w2@0" },
-    /** Where c_load.c is: shared/ beside the checkout. */
-    reference: { type: "string", default: defaultReferenceDir },
-  },
+  options: { ...cLoadFlags, configs: { type: "string", default: "single,w1,w2,single@0,w2@0" } },
 });
 const root = resolve(import.meta.dir, "..");
 const { cLoad } = buildReference(values.reference);
@@ -41,46 +32,13 @@ const chosen = values.configs.split(",").map((name) => {
   return [name, c] as const;
 });
 
-interface Result {
-  deliveries_per_s: number;
-  relay_ns_per_delivery: number;
-  loss: number;
-  p50_us: number;
-  p99_us: number;
+const load = loadFromFlags(values);
+function once(config: Config, port: number): Promise<CLoadResult> {
+  const argv = [process.execPath, join(root, "src/server.ts"), "--port", String(port), "--quiet", "--rate-limit", "0", ...config.flags];
+  return measure(cLoad, argv, `relay ${config.label}`, port, load, config.pinned ? { relay: 0, load: 1 } : {});
 }
 
-async function once(config: Config, port: number): Promise<Result> {
-  const pin = (core: number) => (config.pinned ? ["taskset", "-c", String(core)] : []);
-  const relay = Bun.spawn([...pin(0), process.execPath, join(root, "src/server.ts"), "--port", String(port), "--quiet", "--rate-limit", "0", ...config.flags], {
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reader = relay.stdout.getReader();
-  const first = await Promise.race([reader.read(), Bun.sleep(10_000).then(() => ({ value: undefined }))]);
-  if (!first.value) throw new Error(`relay ${config.label} did not start`);
-  void (async () => {
-    while (!(await reader.read()).done); // keep draining
-  })();
-  const load = Bun.spawn([...pin(1), cLoad, "127.0.0.1", String(port), values.clients, values.senders, values.rate, values.duration, values.payload], {
-    env: { ...process.env, RELAY_PID: String(relay.pid) },
-    stdout: "pipe",
-    stderr: "inherit",
-    timeout: 180_000,
-  });
-  const out = await new Response(load.stdout).text();
-  await load.exited;
-  relay.kill("SIGINT");
-  await Promise.race([relay.exited, Bun.sleep(5000).then(() => relay.kill("SIGKILL"))]);
-  return JSON.parse(out.trim()) as Result;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-const results = new Map<string, Result[]>(chosen.map(([name]) => [name, []]));
+const results = new Map<string, CLoadResult[]>(chosen.map(([name]) => [name, []]));
 let port = 42000 + Math.floor(Math.random() * 1000);
 for (let round = 1; round <= Number(values.rounds); round++) {
   for (const [name, config] of chosen) {
@@ -96,7 +54,7 @@ console.log(`| relay | deliveries/s (median of ${values.rounds}) | vs ${chosen[0
 console.log("|---|---:|---:|---:|---:|---:|---:|");
 for (const [name, config] of chosen) {
   const rs = results.get(name)!;
-  const m = (key: keyof Result) => median(rs.map((r) => r[key]));
+  const m = (key: keyof CLoadResult) => medianOf(rs, (r) => r[key]);
   const rate = m("deliveries_per_s");
   const ratio = median(rs.map((r, i) => r.deliveries_per_s / baseRuns[i]!.deliveries_per_s));
   const cores = median(rs.map((r) => (r.deliveries_per_s * r.relay_ns_per_delivery) / 1e9));

@@ -1,19 +1,14 @@
 // `bun bench` as CI runs it: quick mode over one benchmark of every group, so the suite cannot rot; and its flags.
 
-import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bun, root } from "./support/server-process.ts";
+import { tempDir } from "./support/temp-dir.ts";
 
 const GROUPS = ["encode", "broadcast", "latency", "inbound", "bookkeeping"];
 // One benchmark from each group, the cheapest: the whole run stays around ten seconds.
 const SMOKE = "^(FanOut\\.frame|FanOut\\.broadcast|relay end-to-end|Bun\\.udpSocket data callback|frame \\+ broadcast, same length)";
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 async function bench(args: string[], timeoutMs: number) {
   const proc = Bun.spawn([bun, "bench", ...args], { cwd: root, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
@@ -32,9 +27,8 @@ interface JsonDoc {
 }
 
 test("bun bench --quick runs a benchmark of every group and writes mitata's JSON", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "udp-relay-bench-"));
-  dirs.push(dir);
-  const file = join(dir, "out.json");
+  using dir = tempDir("udp-relay-bench-");
+  const file = join(dir.path, "out.json");
   const { stdout, stderr, code } = await bench(["--quick", "--json", file, "--filter", SMOKE], 80_000);
   expect(stderr).not.toMatch(/error|failed/i);
   expect(code).toBe(0);

@@ -1,14 +1,12 @@
 // Commands, name rules and text rules against a real relay over loopback.
 
 import { describe, expect, test } from "bun:test";
-import { useRelays } from "./support/relays.ts";
-
-const { relay, clients, stranger } = useRelays();
+import { startTestRelay } from "./support/relays.ts";
 
 describe("commands", () => {
   test("/quit: the others hear it, the leaver hears nothing more, its next datagram is a name again", async () => {
-    const r = await relay();
-    const [a, b, c] = await clients(r, 3);
+    await using r = await startTestRelay();
+    const [a, b, c] = await r.join(3);
     b!.send("/quit");
     expect(await a!.next()).toBe("[SERVER] p1 has left the chat.");
     expect(await c!.next()).toBe("[SERVER] p1 has left the chat.");
@@ -21,8 +19,8 @@ describe("commands", () => {
   });
 
   test("/nick: everyone hears the rename and later lines carry the new name", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(2);
     a!.send("/nick Ann Lee");
     for (const p of [a!, b!]) expect(await p.next()).toBe("[SERVER] p0 is now known as Ann Lee.");
     a!.send("hello");
@@ -31,8 +29,8 @@ describe("commands", () => {
   });
 
   test("/nick refuses a taken name (ignoring case), a bad one, and the name you have; a change of case is allowed", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(2);
     a!.send("/nick P1");
     expect(await a!.next()).toBe("[SERVER] Name refused: P1 is taken.");
     a!.send("/nick [SERVER]");
@@ -46,8 +44,8 @@ describe("commands", () => {
   });
 
   test("/who: only the requester gets the count and the names", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 3);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(3);
     b!.send("/who");
     expect(await b!.next()).toBe("[SERVER] Online (3): p0, p1, p2");
     expect(await a!.quiet(100)).toEqual([]);
@@ -55,8 +53,8 @@ describe("commands", () => {
 
   test("/who is split over several datagrams when the list does not fit in one", async () => {
     const max = 120;
-    const r = await relay({ maxDatagramBytes: max });
-    const ps = await clients(r, 30, "client-");
+    await using r = await startTestRelay({ maxDatagramBytes: max });
+    const ps = await r.join(30, "client-");
     ps[0]!.send("/who");
     const parts = await ps[0]!.collect(4, 1000);
     expect(parts.length).toBeGreaterThan(1);
@@ -68,8 +66,8 @@ describe("commands", () => {
   });
 
   test("/msg: the recipient and the sender get it, nobody else; names with spaces work", async () => {
-    const r = await relay();
-    const [a, b, c] = await clients(r, 3);
+    await using r = await startTestRelay();
+    const [a, b, c] = await r.join(3);
     c!.send("/nick Ann Lee");
     for (const p of [a!, b!, c!]) await p.until((l) => l.endsWith("is now known as Ann Lee."));
     a!.send("/msg ann lee psst, over here");
@@ -79,8 +77,8 @@ describe("commands", () => {
   });
 
   test("/msg to someone who is not here, or without text, tells only the sender", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(2);
     a!.send("/msg nobody hi");
     expect(await a!.next()).toBe("[SERVER] No one called nobody is here. /who lists who is.");
     a!.send("/msg p1");
@@ -89,23 +87,23 @@ describe("commands", () => {
   });
 
   test("/me: everyone gets `* name ACTION`", async () => {
-    const r = await relay();
-    const ps = await clients(r, 3);
+    await using r = await startTestRelay();
+    const ps = await r.join(3);
     ps[2]!.send("/me waves\n");
     for (const p of ps) expect(await p.next()).toBe("* p2 waves");
   });
 
   test("/ping: only the requester gets pong", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(2);
     a!.send("/ping");
     expect(await a!.next()).toBe("[SERVER] pong");
     expect(await b!.quiet(100)).toEqual([]);
   });
 
   test("/help lists every command; an unknown one points to /help", async () => {
-    const r = await relay();
-    const [a] = await clients(r, 1);
+    await using r = await startTestRelay();
+    const [a] = await r.join(1);
     a!.send("/help");
     const help = await a!.collect(8, 1000);
     for (const c of ["/nick", "/who", "/msg", "/me", "/ping", "/quit", "/help"]) expect(help.some((l) => l.includes(c))).toBe(true);
@@ -114,15 +112,15 @@ describe("commands", () => {
   });
 
   test("//x sends the literal text /x", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(2);
     a!.send("//shrug");
     expect(await b!.next()).toBe("p0 ~ /shrug");
   });
 
   test("commands are case-insensitive and obey the text rules", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(2);
     a!.send("/PING");
     expect(await a!.next()).toBe("[SERVER] pong");
     a!.send("/me \x1b[2Jclears your screen");
@@ -144,9 +142,9 @@ describe("names", () => {
   ];
   for (const [label, name, why] of refusals) {
     test(`refused: ${label}; the next datagram is tried as a name`, async () => {
-      const r = await relay();
-      const [a] = await clients(r, 1);
-      const s = await stranger(r);
+      await using r = await startTestRelay();
+      const [a] = await r.join(1);
+      const s = await r.stranger();
       s.send(name === "\xff" ? new Uint8Array([0xff]) : name);
       expect(await s.next()).toBe(why);
       expect(r.registry.size).toBe(1);
@@ -157,15 +155,15 @@ describe("names", () => {
   }
 
   test("a name is trimmed and may be 32 characters of 4 bytes each", async () => {
-    const r = await relay();
-    const s = await stranger(r);
+    await using r = await startTestRelay();
+    const s = await r.stranger();
     s.send(`  ${"🦊".repeat(32)}\r\n`);
     expect(await s.next()).toBe(`[SERVER] ${"🦊".repeat(32)} has joined the chat.`);
   });
 
   test("a whitespace-only first datagram is ignored", async () => {
-    const r = await relay();
-    const s = await stranger(r);
+    await using r = await startTestRelay();
+    const s = await r.stranger();
     s.send(" \n");
     s.send("eve");
     expect(await s.next()).toBe("[SERVER] eve has joined the chat.");
@@ -174,8 +172,8 @@ describe("names", () => {
 
 describe("text", () => {
   test("nc's trailing newline (and CRLF) is dropped, tabs pass", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(2);
     a!.send("one\n");
     a!.send("two\r\n");
     a!.send("a\tb");
@@ -183,8 +181,8 @@ describe("text", () => {
   });
 
   test("whitespace-only lines are ignored", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(2);
     a!.send("   ");
     a!.send(" \t\n");
     a!.send("after");
@@ -193,8 +191,8 @@ describe("text", () => {
   });
 
   test("control characters never reach the others: the sender is told", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(2);
     for (const bad of ["\x1b[31mred", "ding\x07", "line\nbreak", "over\rwrite", "del\x7f", "csi\u009b2J"]) {
       a!.send(bad);
       expect(await a!.next()).toBe("[SERVER] Message refused: control characters are not allowed (tab is).");
@@ -204,8 +202,8 @@ describe("text", () => {
   });
 
   test("a line that fits only without its newline is relayed", async () => {
-    const r = await relay({ maxDatagramBytes: 100 });
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay({ maxDatagramBytes: 100 });
+    const [a, b] = await r.join(2);
     a!.send(`${"y".repeat(95)}\n`); // "p0 ~ " + 95 = 100
     expect(await b!.next()).toBe(`p0 ~ ${"y".repeat(95)}`);
   });
@@ -213,9 +211,9 @@ describe("text", () => {
 
 describe("capacity", () => {
   test("--max-clients: a newcomer beyond it is told the server is full and not registered", async () => {
-    const r = await relay({ maxClients: 2 });
-    const [a] = await clients(r, 2);
-    const s = await stranger(r);
+    await using r = await startTestRelay({ maxClients: 2 });
+    const [a] = await r.join(2);
+    const s = await r.stranger();
     s.send("third");
     expect(await s.next()).toBe("[SERVER] Server is full.");
     expect(r.registry.size).toBe(2);

@@ -1,38 +1,20 @@
 // The terminal client as a real process, stdin and stdout piped, against a real relay over loopback.
 
-import { afterEach, expect, test } from "bun:test";
-import { defaults, type RelayConfig } from "../src/config.ts";
-import { type Relay, startRelay } from "../src/relay.ts";
-import { type ClientProcess, spawnClient } from "./support/client-process.ts";
-import { joinAll, type Peer, peer } from "./support/peer.ts";
+import { expect, test } from "bun:test";
+import { spawnClient } from "./support/client-process.ts";
+import { peer } from "./support/peer.ts";
+import { startTestRelay, type TestRelay } from "./support/relays.ts";
 
-const open: { relays: Relay[]; peers: Peer[]; clients: ClientProcess[] } = { relays: [], peers: [], clients: [] };
-afterEach(() => {
-  for (const c of open.clients.splice(0)) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
-  for (const p of open.peers.splice(0)) p.close();
-  for (const r of open.relays.splice(0)) r.close();
-});
-
-async function relay(overrides: Partial<RelayConfig> = {}): Promise<Relay> {
-  const r = await startRelay({ ...defaults, port: 0, quiet: true, ...overrides });
-  open.relays.push(r);
-  return r;
-}
-async function listener(r: Relay): Promise<Peer> {
-  const [p] = await joinAll(r.port, 1, "watcher");
-  open.peers.push(p!);
+/** A registered peer, `watcher0`, that hears what the client says. */
+async function listener(r: TestRelay) {
+  const [p] = await r.join(1, "watcher");
   return p!;
-}
-function client(args: string[], env: Record<string, string> = {}): ClientProcess {
-  const c = spawnClient(args, env);
-  open.clients.push(c);
-  return c;
 }
 
 test("piped: the first line is the name, lines and commands go out, replies come back, end of input leaves", async () => {
-  const r = await relay();
+  await using r = await startTestRelay();
   const w = await listener(r);
-  const c = client(["--port", String(r.port)]);
+  await using c = spawnClient(["--port", String(r.port)]);
   c.type("alice");
   await c.until((l) => l === "[SERVER] alice has joined the chat.");
   c.type("hello there");
@@ -48,8 +30,8 @@ test("piped: the first line is the name, lines and commands go out, replies come
 });
 
 test("piped output carries no colour codes, even without NO_COLOR", async () => {
-  const r = await relay();
-  const c = client(["--port", String(r.port), "--name", "plain"]);
+  await using r = await startTestRelay();
+  await using c = spawnClient(["--port", String(r.port), "--name", "plain"]);
   c.type("/me checks");
   await c.until((l) => l.startsWith("* plain"));
   const { stdout } = await c.finish();
@@ -57,9 +39,9 @@ test("piped output carries no colour codes, even without NO_COLOR", async () => 
 });
 
 test("/quit leaves at once and exits 0", async () => {
-  const r = await relay();
+  await using r = await startTestRelay();
   const w = await listener(r);
-  const c = client(["--port", String(r.port), "--name", "bob"]);
+  await using c = spawnClient(["--port", String(r.port), "--name", "bob"]);
   await c.until((l) => l.includes("bob has joined"));
   c.type("/quit");
   expect(await w.until((l) => l.endsWith("left the chat."))).toBe("[SERVER] bob has left the chat.");
@@ -67,9 +49,9 @@ test("/quit leaves at once and exits 0", async () => {
 });
 
 test("Ctrl+C (SIGINT) leaves cleanly and exits 0", async () => {
-  const r = await relay();
+  await using r = await startTestRelay();
   const w = await listener(r);
-  const c = client(["--port", String(r.port), "--name", "carol"]);
+  await using c = spawnClient(["--port", String(r.port), "--name", "carol"]);
   await c.until((l) => l.includes("carol has joined"));
   c.proc.kill("SIGINT");
   expect(await w.until((l) => l.endsWith("left the chat."))).toBe("[SERVER] carol has left the chat.");
@@ -77,8 +59,8 @@ test("Ctrl+C (SIGINT) leaves cleanly and exits 0", async () => {
 });
 
 test("the relay's shutdown notice ends the client with exit 0", async () => {
-  const r = await relay();
-  const c = client(["--port", String(r.port), "--name", "dora"]);
+  await using r = await startTestRelay();
+  await using c = spawnClient(["--port", String(r.port), "--name", "dora"]);
   await c.until((l) => l.includes("dora has joined"));
   await r.shutdown(100);
   const done = await Promise.race([c.proc.exited, Bun.sleep(5000).then(() => "hung")]);
@@ -87,8 +69,8 @@ test("the relay's shutdown notice ends the client with exit 0", async () => {
 });
 
 test("keepalive pings keep the client online past the idle timeout, their pongs hidden; a pong asked for is shown", async () => {
-  const r = await relay({ idleTimeoutMs: 400 });
-  const c = client(["--port", String(r.port), "--name", "erin", "--keepalive", "0.1"]);
+  await using r = await startTestRelay({ idleTimeoutMs: 400 });
+  await using c = spawnClient(["--port", String(r.port), "--name", "erin", "--keepalive", "0.1"]);
   await c.until((l) => l.includes("erin has joined"));
   await Bun.sleep(1000);
   expect(r.registry.findByName("erin")).toBeDefined();
@@ -100,9 +82,8 @@ test("keepalive pings keep the client online past the idle timeout, their pongs 
 });
 
 test("a relay that never answers the join: one line naming host:port, exit 1", async () => {
-  const silent = await peer(9); // a socket that receives and never replies; its own port is what we need
-  open.peers.push(silent);
-  const c = client(["--port", String(silent.port), "--name", "frank", "--join-timeout", "0.3"]);
+  using silent = await peer(9); // a socket that receives and never replies; its own port is what we need
+  await using c = spawnClient(["--port", String(silent.port), "--name", "frank", "--join-timeout", "0.3"]);
   const { code, stdout, stderr } = await c.finish();
   expect(code).toBe(1);
   expect(stdout).toEqual([]);
@@ -113,7 +94,7 @@ test("nothing listening at all: one line naming host:port, exit 1", async () => 
   const gone = await peer(9);
   const port = gone.port;
   gone.close();
-  const c = client(["--port", String(port), "--name", "gina", "--join-timeout", "2"]);
+  await using c = spawnClient(["--port", String(port), "--name", "gina", "--join-timeout", "2"]);
   const { code, stderr } = await c.finish();
   expect(code).toBe(1);
   expect(stderr.trim().split("\n").length).toBe(1);
@@ -121,16 +102,16 @@ test("nothing listening at all: one line naming host:port, exit 1", async () => 
 });
 
 test("piped, a refused name ends the client with the relay's reason and exit 1", async () => {
-  const r = await relay();
+  await using r = await startTestRelay();
   await listener(r);
-  const c = client(["--port", String(r.port), "--name", "WATCHER0"]);
+  await using c = spawnClient(["--port", String(r.port), "--name", "WATCHER0"]);
   const { code, stderr } = await c.finish();
   expect(code).toBe(1);
   expect(stderr).toBe("[SERVER] Name refused: WATCHER0 is taken. Send another name.\n");
 });
 
 test("bad flags: one error line and a pointer to --help, exit 2", async () => {
-  const c = client(["--port", "70000"]);
+  await using c = spawnClient(["--port", "70000"]);
   const { code, stderr } = await c.finish();
   expect(code).toBe(2);
   expect(stderr).toBe(`error: --port: "70000" is not a whole number from 1 to 65535\nTry 'bun run src/client.ts --help'.\n`);

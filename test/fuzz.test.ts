@@ -3,9 +3,7 @@
 import { isUtf8 } from "node:buffer";
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { defaults } from "../src/config.ts";
-import { startRelay } from "../src/relay.ts";
-import { joinAll, type Peer, peer } from "./support/peer.ts";
+import { startTestRelay } from "./support/relays.ts";
 
 const DATAGRAMS = 1500;
 const MAX_DATAGRAM = 512;
@@ -29,41 +27,34 @@ async function rawWatcher(relayPort: number, name: string) {
   socket.send(name, relayPort, "127.0.0.1");
   const joined = `[SERVER] ${name} has joined the chat.`;
   for (let i = 0; i < 200 && !got.some((b) => new TextDecoder().decode(b) === joined); i++) await Bun.sleep(10);
-  return { got, close: () => socket.close() };
+  return { got, [Symbol.dispose]: () => socket.close() };
 }
 
 test("random datagrams never crash the relay, never reach a terminal as control characters or invalid UTF-8", async () => {
-  const relay = await startRelay({ ...defaults, port: 0, quiet: true, rateLimitPerSecond: 0, maxDatagramBytes: MAX_DATAGRAM });
-  const peers: Peer[] = [];
-  const raw = await rawWatcher(relay.port, "raw");
-  try {
-    const watchers = await joinAll(relay.port, 2, "watcher");
-    const fuzzers = await joinAll(relay.port, 3, "fuzz");
-    peers.push(...watchers, ...fuzzers);
-    for (let i = 0; i < 4; i++) peers.push(await peer(relay.port)); // unregistered: their datagrams are names
-    const senders = peers.slice(2);
-    const inputs = fc.sample(datagram, { numRuns: DATAGRAMS, seed: 20240601 });
-    const deadline = performance.now() + BUDGET_MS;
-    for (let i = 0; i < inputs.length && performance.now() < deadline; i++) {
-      senders[i % senders.length]!.send(inputs[i]!);
-      if (i % 50 === 49) await Bun.sleep(2); // let the relay and the watchers keep up; drops would only hide output
-    }
-    await Bun.sleep(100);
-
-    const seen = [...raw.got, ...peers.flatMap((p) => p.inbox.splice(0)).map((l) => new TextEncoder().encode(l))];
-    expect(raw.got.length).toBeGreaterThan(100);
-    for (const bytes of seen) {
-      expect(isUtf8(bytes)).toBe(true);
-      expect(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/.test(new TextDecoder().decode(bytes))).toBe(false);
-      expect(bytes.length).toBeLessThanOrEqual(MAX_DATAGRAM);
-    }
-    // Still serving: a watcher's line reaches the other watcher.
-    watchers[0]!.send("still alive");
-    expect(await watchers[1]!.until((l) => l.startsWith("watcher0 ~"))).toBe("watcher0 ~ still alive");
-    expect(relay.stats.datagramsIn).toBeGreaterThanOrEqual(DATAGRAMS / 2);
-  } finally {
-    raw.close();
-    for (const p of peers) p.close();
-    relay.close();
+  await using relay = await startTestRelay({ rateLimitPerSecond: 0, maxDatagramBytes: MAX_DATAGRAM });
+  using raw = await rawWatcher(relay.port, "raw");
+  const watchers = await relay.join(2, "watcher");
+  const fuzzers = await relay.join(3, "fuzz");
+  const peers = [...watchers, ...fuzzers];
+  for (let i = 0; i < 4; i++) peers.push(await relay.stranger()); // unregistered: their datagrams are names
+  const senders = peers.slice(2);
+  const inputs = fc.sample(datagram, { numRuns: DATAGRAMS, seed: 20240601 });
+  const deadline = performance.now() + BUDGET_MS;
+  for (let i = 0; i < inputs.length && performance.now() < deadline; i++) {
+    senders[i % senders.length]!.send(inputs[i]!);
+    if (i % 50 === 49) await Bun.sleep(2); // let the relay and the watchers keep up; drops would only hide output
   }
+  await Bun.sleep(100);
+
+  const seen = [...raw.got, ...peers.flatMap((p) => p.inbox.splice(0)).map((l) => new TextEncoder().encode(l))];
+  expect(raw.got.length).toBeGreaterThan(100);
+  for (const bytes of seen) {
+    expect(isUtf8(bytes)).toBe(true);
+    expect(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/.test(new TextDecoder().decode(bytes))).toBe(false);
+    expect(bytes.length).toBeLessThanOrEqual(MAX_DATAGRAM);
+  }
+  // Still serving: a watcher's line reaches the other watcher.
+  watchers[0]!.send("still alive");
+  expect(await watchers[1]!.until((l) => l.startsWith("watcher0 ~"))).toBe("watcher0 ~ still alive");
+  expect(relay.stats.datagramsIn).toBeGreaterThanOrEqual(DATAGRAMS / 2);
 });

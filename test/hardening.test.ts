@@ -1,41 +1,16 @@
 // The relay's defences over loopback: rate limits, join and unknown-source limits, address validation, the fan-out cap.
 
-import { afterEach, describe, expect, test } from "bun:test";
-import { defaults, type RelayConfig } from "../src/config.ts";
-import { validateAddresses } from "../src/defence/validation.ts";
-import { type Relay, startRelay } from "../src/relay.ts";
+import { describe, expect, test } from "bun:test";
 import { challengeReply } from "../src/protocol/answer.ts";
-import { type ClientProcess, spawnClient } from "./support/client-process.ts";
-import { joinAll, type Peer, peer } from "./support/peer.ts";
+import { spawnClient } from "./support/client-process.ts";
+import { startTestRelay } from "./support/relays.ts";
 
-const open: { relays: Relay[]; peers: Peer[]; clients: ClientProcess[] } = { relays: [], peers: [], clients: [] };
-afterEach(() => {
-  for (const c of open.clients.splice(0)) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
-  for (const p of open.peers.splice(0)) p.close();
-  for (const r of open.relays.splice(0)) r.close();
-});
-
-async function relay(overrides: Partial<RelayConfig> = {}): Promise<Relay> {
-  const r = await startRelay({ ...defaults, port: 0, quiet: true, ...overrides }, undefined, { admission: validateAddresses });
-  open.relays.push(r);
-  return r;
-}
-async function clients(r: Relay, n: number, prefix = "p"): Promise<Peer[]> {
-  const ps = await joinAll(r.port, n, prefix);
-  open.peers.push(...ps);
-  return ps;
-}
-async function fresh(r: Relay, host = "127.0.0.1"): Promise<Peer> {
-  const p = await peer(r.port, host);
-  open.peers.push(p);
-  return p;
-}
 const CHALLENGE = /^\[SERVER\] Reply with [0-9A-Z]{4}-[0-9A-Z]{4} (.+) to join\.$/;
 
 describe("per-client rate limit", () => {
   test("a burst beyond --burst is dropped and counted; the sender hears one Slow down.", async () => {
-    const r = await relay({ rateLimitPerSecond: 1, burst: 3 });
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay({ rateLimitPerSecond: 1, burst: 3 });
+    const [a, b] = await r.join(2);
     for (let i = 0; i < 20; i++) a!.send(`line ${i}`);
     const got = await b!.quiet(300);
     // One refill may land while the burst is read (the clock ticks every 250 ms): at most one more.
@@ -48,8 +23,8 @@ describe("per-client rate limit", () => {
   });
 
   test("the bucket refills: a limited client is heard again a moment later", async () => {
-    const r = await relay({ rateLimitPerSecond: 20, burst: 1 });
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay({ rateLimitPerSecond: 20, burst: 1 });
+    const [a, b] = await r.join(2);
     a!.send("one");
     a!.send("dropped");
     expect(await b!.next()).toBe("p0 ~ one");
@@ -59,8 +34,8 @@ describe("per-client rate limit", () => {
   });
 
   test("--rate-limit 0 lifts the limit: 200 lines at once all arrive", async () => {
-    const r = await relay({ rateLimitPerSecond: 0, burst: 1 });
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay({ rateLimitPerSecond: 0, burst: 1 });
+    const [a, b] = await r.join(2);
     for (let i = 0; i < 200; i++) a!.send(`l${i}`);
     expect((await b!.collect(200, 3000)).length).toBe(200);
     expect(r.stats.dropsTotal).toBe(0);
@@ -69,8 +44,8 @@ describe("per-client rate limit", () => {
 
 describe("join limits", () => {
   test("joins beyond --join-rate from one IP are dropped unanswered, and succeed a second later", async () => {
-    const r = await relay({ joinsPerIpPerSecond: 3 });
-    const ps = await Promise.all(Array.from({ length: 6 }, () => fresh(r)));
+    await using r = await startTestRelay({ joinsPerIpPerSecond: 3 });
+    const ps = await Promise.all(Array.from({ length: 6 }, () => r.stranger()));
     ps.forEach((p, i) => p.send(`j${i}`));
     await Bun.sleep(200);
     expect(r.registry.size).toBe(3);
@@ -83,8 +58,8 @@ describe("join limits", () => {
   });
 
   test("--join-rate-total caps joins from everyone", async () => {
-    const r = await relay({ joinsPerSecond: 2 });
-    const ps = await Promise.all(Array.from({ length: 5 }, () => fresh(r)));
+    await using r = await startTestRelay({ joinsPerSecond: 2 });
+    const ps = await Promise.all(Array.from({ length: 5 }, () => r.stranger()));
     ps.forEach((p, i) => p.send(`t${i}`));
     await Bun.sleep(200);
     expect(r.registry.size).toBe(2);
@@ -94,8 +69,8 @@ describe("join limits", () => {
 
 describe("unknown-source limits", () => {
   test("datagrams from unregistered addresses beyond --unknown-rate per /24 are dropped unanswered", async () => {
-    const r = await relay({ unknownPerPrefixPerSecond: 4 });
-    const ps = await Promise.all(Array.from({ length: 8 }, () => fresh(r)));
+    await using r = await startTestRelay({ unknownPerPrefixPerSecond: 4 });
+    const ps = await Promise.all(Array.from({ length: 8 }, () => r.stranger()));
     for (const p of ps) p.send("server"); // a refused name: each answered one would get a notice
     await Bun.sleep(200);
     const answered = ps.filter((p) => p.inbox.length > 0).length;
@@ -103,19 +78,16 @@ describe("unknown-source limits", () => {
     expect(r.stats.drops.unknown_limited).toBe(4);
     // Another /24 (127.0.1.0/24 is loopback too) has its own budget.
     const heard: string[] = [];
-    const other = await Bun.udpSocket({ hostname: "127.0.1.1", socket: { data: (_s, d) => void heard.push(new TextDecoder().decode(d)) } });
-    try {
-      other.send("server", r.port, "127.0.0.1");
-      for (let i = 0; i < 100 && heard.length === 0; i++) await Bun.sleep(10);
-      expect(heard[0]).toStartWith("[SERVER] Name refused:");
-    } finally {
-      other.close();
-    }
+    using sockets = new DisposableStack();
+    const other = sockets.adopt(await Bun.udpSocket({ hostname: "127.0.1.1", socket: { data: (_s, d) => void heard.push(new TextDecoder().decode(d)) } }), (s) => s.close());
+    other.send("server", r.port, "127.0.0.1");
+    for (let i = 0; i < 100 && heard.length === 0; i++) await Bun.sleep(10);
+    expect(heard[0]).toStartWith("[SERVER] Name refused:");
   });
 
   test("registered clients never count against it", async () => {
-    const r = await relay({ unknownPerPrefixPerSecond: 2 });
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay({ unknownPerPrefixPerSecond: 2 });
+    const [a, b] = await r.join(2);
     a!.send("still here");
     expect(await b!.next()).toBe("p0 ~ still here");
   });
@@ -123,8 +95,8 @@ describe("unknown-source limits", () => {
 
 describe("address validation", () => {
   test("the first datagram gets one challenge and nothing is stored; the echoed code joins", async () => {
-    const r = await relay({ verifyAddress: "on" });
-    const a = await fresh(r);
+    await using r = await startTestRelay({ verifyAddress: "on" });
+    const a = await r.stranger();
     a.send("alice");
     const challenge = await a.next();
     expect(challenge).toMatch(CHALLENGE);
@@ -139,8 +111,8 @@ describe("address validation", () => {
   });
 
   test("a person can type the answer: lower case, O for 0, a trailing newline", async () => {
-    const r = await relay({ verifyAddress: "on" });
-    const a = await fresh(r);
+    await using r = await startTestRelay({ verifyAddress: "on" });
+    const a = await r.stranger();
     a.send("Zoë\n");
     const reply = challengeReply(await a.next())!;
     a.send(`${reply.slice(0, 9).toLowerCase().replaceAll("0", "o")}${reply.slice(9)}\n`);
@@ -148,9 +120,9 @@ describe("address validation", () => {
   });
 
   test("a code from another address, or a made-up one, earns a fresh challenge, not a join", async () => {
-    const r = await relay({ verifyAddress: "on" });
-    const a = await fresh(r);
-    const mallory = await fresh(r);
+    await using r = await startTestRelay({ verifyAddress: "on" });
+    const a = await r.stranger();
+    const mallory = await r.stranger();
     a.send("alice");
     const reply = challengeReply(await a.next())!;
     mallory.send(reply); // alice's code from mallory's port
@@ -164,8 +136,8 @@ describe("address validation", () => {
   });
 
   test("a code dies after two secret rotations", async () => {
-    const r = await relay({ verifyAddress: "on", verifyWindowMs: 100 });
-    const a = await fresh(r);
+    await using r = await startTestRelay({ verifyAddress: "on", verifyWindowMs: 100 });
+    const a = await r.stranger();
     a.send("alice");
     const reply = challengeReply(await a.next())!;
     await Bun.sleep(350);
@@ -175,16 +147,16 @@ describe("address validation", () => {
   });
 
   test("a refused name is refused before any code is issued", async () => {
-    const r = await relay({ verifyAddress: "on" });
-    const a = await fresh(r);
+    await using r = await startTestRelay({ verifyAddress: "on" });
+    const a = await r.stranger();
     a.send("[SERVER] x");
     expect(await a.next()).toStartWith("[SERVER] Name refused: it could pass for the server.");
     expect(r.stats.challenges).toBe(0);
   });
 
   test("a client that timed out is challenged for its old name", async () => {
-    const r = await relay({ verifyAddress: "on", idleTimeoutMs: 100 });
-    const a = await fresh(r);
+    await using r = await startTestRelay({ verifyAddress: "on", idleTimeoutMs: 100 });
+    const a = await r.stranger();
     a.send("alice");
     a.send(challengeReply(await a.next())!);
     await a.until((l) => l.startsWith("[SERVER] You timed out"), 3000);
@@ -197,16 +169,15 @@ describe("address validation", () => {
   });
 
   test("auto is off on loopback: plain clients join with their name as before", async () => {
-    const r = await relay({ verifyAddress: "auto" });
-    const a = await fresh(r);
+    await using r = await startTestRelay({ verifyAddress: "auto" });
+    const a = await r.stranger();
     a.send("plain");
     expect(await a.next()).toBe("[SERVER] plain has joined the chat.");
   });
 
   test("the terminal client answers the challenge by itself", async () => {
-    const r = await relay({ verifyAddress: "on" });
-    const c = spawnClient(["--port", String(r.port), "--name", "term"]);
-    open.clients.push(c);
+    await using r = await startTestRelay({ verifyAddress: "on" });
+    await using c = spawnClient(["--port", String(r.port), "--name", "term"]);
     await c.until((l) => l === "[SERVER] term has joined the chat.");
     c.type("hi");
     await c.until((l) => l === "term ~ hi");
@@ -217,8 +188,8 @@ describe("address validation", () => {
 
 describe("fan-out cap", () => {
   test("lines beyond --max-fanout-rate deliveries a second are dropped and counted", async () => {
-    const r = await relay({ maxFanoutPerSecond: 10, rateLimitPerSecond: 0 });
-    const [a, b] = await clients(r, 5);
+    await using r = await startTestRelay({ maxFanoutPerSecond: 10, rateLimitPerSecond: 0 });
+    const [a, b] = await r.join(5);
     for (let i = 0; i < 10; i++) a!.send(`l${i}`);
     const got = await b!.quiet(200);
     // 10 tokens: 5, 5, then in debt. A tick's refill may let one more through.
@@ -228,8 +199,8 @@ describe("fan-out cap", () => {
   });
 
   test("auto means no cap on loopback", async () => {
-    const r = await relay({ rateLimitPerSecond: 0 });
-    const [a, b] = await clients(r, 5);
+    await using r = await startTestRelay({ rateLimitPerSecond: 0 });
+    const [a, b] = await r.join(5);
     for (let i = 0; i < 100; i++) a!.send(`l${i}`);
     expect((await b!.collect(100, 3000)).length).toBe(100);
   });

@@ -1,38 +1,24 @@
 // Liveness over loopback: idle clients time out, are told how to return, and come back under their old name.
 
-import { afterEach, expect, test } from "bun:test";
-import { defaults, type RelayConfig } from "../src/config.ts";
-import { type Relay, startRelay } from "../src/relay.ts";
-import { joinAll, type Peer } from "./support/peer.ts";
-
-const open: { relays: Relay[]; peers: Peer[]; timers: ReturnType<typeof setInterval>[] } = { relays: [], peers: [], timers: [] };
-afterEach(() => {
-  for (const t of open.timers.splice(0)) clearInterval(t);
-  for (const p of open.peers.splice(0)) p.close();
-  for (const r of open.relays.splice(0)) r.close();
-});
+import { expect, test } from "bun:test";
+import type { RelayConfig } from "../src/config.ts";
+import type { Peer } from "./support/peer.ts";
+import { startTestRelay } from "./support/relays.ts";
 
 const IDLE_MS = 300;
-async function relay(overrides: Partial<RelayConfig> = {}): Promise<Relay> {
-  const r = await startRelay({ ...defaults, port: 0, quiet: true, idleTimeoutMs: IDLE_MS, ...overrides });
-  open.relays.push(r);
-  return r;
-}
-async function clients(r: Relay, count: number): Promise<Peer[]> {
-  const ps = await joinAll(r.port, count);
-  open.peers.push(...ps);
-  return ps;
-}
-/** Keeps `p` alive with `data` every 50 ms until the test ends. */
-function keepAlive(p: Peer, data: string | Uint8Array): void {
-  open.timers.push(setInterval(() => p.send(data), 50));
+const relay = (overrides: Partial<RelayConfig> = {}) => startTestRelay({ idleTimeoutMs: IDLE_MS, ...overrides });
+
+/** Keeps `p` alive with `data` every 50 ms until disposed (`r.track(keepAlive(p, "/ping"))`: until the test ends). */
+function keepAlive(p: Peer, data: string | Uint8Array): Disposable {
+  const timer = setInterval(() => p.send(data), 50);
+  return { [Symbol.dispose]: () => clearInterval(timer) };
 }
 
 test("a silent client times out: the others are told, it is told how to return, and it returns by speaking", async () => {
-  const r = await relay();
-  const [quiet, pinger, blank] = await clients(r, 3);
-  keepAlive(pinger!, "/ping");
-  keepAlive(blank!, new Uint8Array(0)); // any datagram refreshes, even one that is ignored
+  await using r = await relay();
+  const [quiet, pinger, blank] = await r.join(3);
+  r.track(keepAlive(pinger!, "/ping"));
+  r.track(keepAlive(blank!, new Uint8Array(0))); // any datagram refreshes, even one that is ignored
   expect(await pinger!.until((l) => l.endsWith("timed out."), 2000)).toBe("[SERVER] p0 timed out.");
   expect(await quiet!.next(2000)).toBe(`[SERVER] You timed out after ${IDLE_MS / 1000} s without a datagram. Send any line to rejoin as p0.`);
   expect(await quiet!.quiet(50)).toEqual([]);
@@ -47,9 +33,9 @@ test("a silent client times out: the others are told, it is told how to return, 
 });
 
 test("a returning client whose name was taken meanwhile is asked for a new one", async () => {
-  const r = await relay();
-  const [quiet, other] = await clients(r, 2);
-  keepAlive(other!, "/ping");
+  await using r = await relay();
+  const [quiet, other] = await r.join(2);
+  r.track(keepAlive(other!, "/ping"));
   await other!.until((l) => l === "[SERVER] p0 timed out.", 2000);
   await quiet!.next(2000);
   other!.send("/nick p0");
@@ -61,9 +47,9 @@ test("a returning client whose name was taken meanwhile is asked for a new one",
 });
 
 test("/quit while timed out just forgets the name", async () => {
-  const r = await relay();
-  const [quiet, other] = await clients(r, 2);
-  keepAlive(other!, "/ping");
+  await using r = await relay();
+  const [quiet, other] = await r.join(2);
+  r.track(keepAlive(other!, "/ping"));
   await other!.until((l) => l === "[SERVER] p0 timed out.", 2000);
   await quiet!.next(2000);
   quiet!.send("/quit");
@@ -73,8 +59,8 @@ test("/quit while timed out just forgets the name", async () => {
 });
 
 test("a mass timeout names the first 16 and summarises the rest", async () => {
-  const r = await relay({ idleTimeoutMs: 60_000 }); // the timer stays out of it: the test sweeps by hand
-  const ps = await clients(r, 21);
+  await using r = await relay({ idleTimeoutMs: 60_000 }); // the timer stays out of it: the test sweeps by hand
+  const ps = await r.join(21);
   const survivor = ps[20]!;
   for (const c of r.registry.all()) if (c.port !== survivor.port) c.lastSeenMs -= 120_000;
   r.chat.sweep(performance.now());
@@ -86,8 +72,8 @@ test("a mass timeout names the first 16 and summarises the rest", async () => {
 });
 
 test("--idle-timeout 0 never times anyone out", async () => {
-  const r = await relay({ idleTimeoutMs: 0 });
-  const [a] = await clients(r, 1);
+  await using r = await relay({ idleTimeoutMs: 0 });
+  const [a] = await r.join(1);
   for (const c of r.registry.all()) c.lastSeenMs -= 1e9;
   r.chat.sweep(performance.now());
   expect(await a!.quiet(100)).toEqual([]);

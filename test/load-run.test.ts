@@ -1,19 +1,12 @@
 // The load generator as a real process against a spawned relay: exact accounting, echo, thresholds, output, errors.
 
-import { afterEach, describe, expect, test } from "bun:test";
-import { root, runScript, type ServerProcess, spawnServer } from "./support/server-process.ts";
-
-const servers: ServerProcess[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.stop("SIGKILL", 2000);
-});
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { root, runScript, spawnServer } from "./support/server-process.ts";
+import { tempDir } from "./support/temp-dir.ts";
 
 /** A relay as a load run wants it: no per-source limits (what --spawn-server starts too). */
-async function relay(...args: string[]): Promise<ServerProcess> {
-  const s = await spawnServer(["--quiet", "--rate-limit", "0", ...args]);
-  servers.push(s);
-  return s;
-}
+const relay = (...args: string[]) => spawnServer(["--quiet", "--rate-limit", "0", ...args]);
 
 /** Runs the generator to completion (bounded) and parses its `--json` line. */
 async function load(args: string[], timeoutMs = 20_000) {
@@ -34,7 +27,7 @@ const small = ["--clients", "20", "--rate", "200", "--duration", "1"];
 
 describe("load generator against a relay", () => {
   test("exact accounting with echo: every line reaches every client, the sender too", async () => {
-    const s = await relay();
+    await using s = await relay();
     const { code, summary } = await load(["--port", String(s.port), ...small, "--workers", "2"]);
     expect(code).toBe(0);
     expect(summary).toMatchObject({ clients: 20, registered: 20, senders: 20, echo: true, sent: 200, expected: 200 * 20, delivered: 200 * 20, lost: 0, loss: 0, duplicates: 0, send_errors: 0 });
@@ -42,14 +35,14 @@ describe("load generator against a relay", () => {
   });
 
   test("exact accounting without echo: the sender is not a recipient", async () => {
-    const s = await relay("--no-echo");
+    await using s = await relay("--no-echo");
     const { code, summary } = await load(["--port", String(s.port), ...small, "--senders", "5"]);
     expect(code).toBe(0);
     expect(summary).toMatchObject({ registered: 20, senders: 5, echo: false, sent: 200, expected: 200 * 19, delivered: 200 * 19, loss: 0, duplicates: 0 });
   });
 
   test("a relay that validates addresses: every client answers its challenge, joins, and is counted", async () => {
-    const s = await relay("--verify-address", "on");
+    await using s = await relay("--verify-address", "on");
     const { code, summary } = await load(["--port", String(s.port), ...small]);
     expect(code).toBe(0);
     expect(summary).toMatchObject({ clients: 20, registered: 20, sent: 200, expected: 200 * 20, delivered: 200 * 20, loss: 0 });
@@ -59,7 +52,7 @@ describe("load generator against a relay", () => {
   });
 
   test("two runs against one relay: the second's names are its own, not taken", async () => {
-    const s = await relay();
+    await using s = await relay();
     for (let run = 0; run < 2; run++) {
       const { code, summary } = await load(["--port", String(s.port), "--clients", "10", "--rate", "50", "--duration", "0.5"]);
       expect(code).toBe(0);
@@ -84,23 +77,20 @@ describe("load generator against a relay", () => {
   });
 
   test("--json-stream prints one line per second, --out writes the summary", async () => {
-    const s = await relay();
-    const out = `${root}/.load-out-${process.pid}.json`;
-    try {
-      const r = await runScript("load.ts", ["--port", String(s.port), "--clients", "10", "--rate", "50", "--duration", "2.2", "--json-stream", "--out", out, "--quiet"], 20_000);
-      expect(r.code).toBe(0);
-      const intervals = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { interval: { t_s: number; sent_per_s: number } });
-      expect(intervals.map((i) => i.interval.t_s)).toEqual([1, 2]);
-      expect(intervals[1]!.interval.sent_per_s).toBe(50);
-      const saved = JSON.parse(await Bun.file(out).text()) as { sent: number };
-      expect(saved.sent).toBe(110);
-    } finally {
-      await Bun.file(out).delete().catch(() => {});
-    }
+    await using s = await relay();
+    using dir = tempDir("load-out-");
+    const out = join(dir.path, "summary.json");
+    const r = await runScript("load.ts", ["--port", String(s.port), "--clients", "10", "--rate", "50", "--duration", "2.2", "--json-stream", "--out", out, "--quiet"], 20_000);
+    expect(r.code).toBe(0);
+    const intervals = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { interval: { t_s: number; sent_per_s: number } });
+    expect(intervals.map((i) => i.interval.t_s)).toEqual([1, 2]);
+    expect(intervals[1]!.interval.sent_per_s).toBe(50);
+    const saved = JSON.parse(await Bun.file(out).text()) as { sent: number };
+    expect(saved.sent).toBe(110);
   });
 
   test("a breached --max-p99 exits 1 and says why; a met one exits 0", async () => {
-    const s = await relay();
+    await using s = await relay();
     const breached = await load(["--port", String(s.port), ...small, "--max-p99", "0.001"]);
     expect(breached.code).toBe(1);
     expect(breached.summary!.breaches).toEqual([expect.stringContaining("--max-p99")]);
@@ -109,10 +99,9 @@ describe("load generator against a relay", () => {
   });
 
   test("a relay that dies mid-run breaches --max-loss: exit 1, loss counted, ICMP errors seen", async () => {
-    const s = await relay();
+    await using s = await relay();
     const run = load(["--port", String(s.port), "--clients", "10", "--rate", "100", "--duration", "2", "--max-loss", "0.01"]);
     await Bun.sleep(1500); // start-up and join take a few hundred ms; kill in the middle of the sending
-    servers.splice(servers.indexOf(s), 1);
     await s.stop("SIGKILL");
     const { code, summary } = await run;
     expect(code).toBe(1);

@@ -1,24 +1,15 @@
 // Old clients keep working: a standard-library Python UDP client (name, then text) joins and chats with the relay.
 
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { defaults } from "../src/config.ts";
-import { type Relay, startRelay } from "../src/relay.ts";
-import { joinAll, type Peer } from "./support/peer.ts";
+import { startTestRelay } from "./support/relays.ts";
 
 const script = resolve(import.meta.dir, "fixtures/plain_client.py");
-const open: { relays: Relay[]; peers: Peer[] } = { relays: [], peers: [] };
-afterEach(() => {
-  for (const p of open.peers.splice(0)) p.close();
-  for (const r of open.relays.splice(0)) r.close();
-});
 
 for (const host of ["127.0.0.1", "::1"]) {
   test(`a plain Python client joins and chats over ${host}`, async () => {
-    const r = await startRelay({ ...defaults, host, port: 0, quiet: true });
-    open.relays.push(r);
-    const [listener] = await joinAll(r.port, 1, "p", host);
-    open.peers.push(listener!);
+    await using r = await startTestRelay({ host });
+    const [listener] = await r.join(1);
     const proc = Bun.spawn(["python3", script, host, String(r.port), "Grace Hopper", "hello from 1952 ✓"], {
       stdout: "pipe",
       stderr: "pipe",

@@ -1,32 +1,28 @@
 // The relay over real loopback sockets, in process: joins, relaying, echo, UTF-8, refusals, vanished clients, IPv6.
 
 import { describe, expect, test } from "bun:test";
-import { defaults } from "../src/config.ts";
-import { startRelay } from "../src/relay.ts";
-import { useRelays } from "./support/relays.ts";
-
-const { relay, clients, stranger } = useRelays();
+import { startTestRelay } from "./support/relays.ts";
 
 describe("joining", () => {
   test("a join is announced to the joiner too", async () => {
-    const r = await relay();
-    const alice = await stranger(r);
+    await using r = await startTestRelay();
+    const alice = await r.stranger();
     alice.send("alice");
     expect(await alice.next()).toBe("[SERVER] alice has joined the chat.");
   });
 
   test("every registered client hears a join", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 2);
-    const carol = await stranger(r);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(2);
+    const carol = await r.stranger();
     carol.send("carol");
     for (const p of [a!, b!, carol]) expect(await p.next()).toBe("[SERVER] carol has joined the chat.");
     expect(r.registry.size).toBe(3);
   });
 
   test("the newline nc adds to a name is trimmed", async () => {
-    const r = await relay();
-    const p = await stranger(r);
+    await using r = await startTestRelay();
+    const p = await r.stranger();
     p.send("dave\n");
     expect(await p.next()).toBe("[SERVER] dave has joined the chat.");
     p.send("hi");
@@ -36,16 +32,16 @@ describe("joining", () => {
 
 describe("relaying", () => {
   test("a line reaches every client, the sender too, as `name ~ text`", async () => {
-    const r = await relay();
-    const ps = await clients(r, 3);
+    await using r = await startTestRelay();
+    const ps = await r.join(3);
     ps[1]!.send("hello there");
     for (const p of ps) expect(await p.next()).toBe("p1 ~ hello there");
     expect(r.stats.linesRelayed).toBe(1);
   });
 
   test("--no-echo leaves the sender out and still reaches the others", async () => {
-    const r = await relay({ echo: false });
-    const ps = await clients(r, 3);
+    await using r = await startTestRelay({ echo: false });
+    const ps = await r.join(3);
     ps[0]!.send("one");
     ps[2]!.send("two");
     expect(await ps[1]!.collect(2)).toEqual(["p0 ~ one", "p2 ~ two"]);
@@ -56,9 +52,9 @@ describe("relaying", () => {
   });
 
   test("multi-byte UTF-8 names and text pass through byte for byte", async () => {
-    const r = await relay();
-    const [a] = await clients(r, 1);
-    const b = await stranger(r);
+    await using r = await startTestRelay();
+    const [a] = await r.join(1);
+    const b = await r.stranger();
     b.send("Zoë🦊");
     expect(await b.next()).toBe("[SERVER] Zoë🦊 has joined the chat.");
     expect(await a!.next()).toBe("[SERVER] Zoë🦊 has joined the chat.");
@@ -68,8 +64,8 @@ describe("relaying", () => {
   });
 
   test("lines from several clients arrive in each sender's order", async () => {
-    const r = await relay();
-    const ps = await clients(r, 5);
+    await using r = await startTestRelay();
+    const ps = await r.join(5);
     for (let i = 0; i < 20; i++) for (const [k, p] of ps.entries()) p.send(`m${i}`), void k;
     for (const p of ps) {
       const got = await p.collect(100, 3000);
@@ -82,8 +78,8 @@ describe("relaying", () => {
   });
 
   test("invalid UTF-8 is refused with a notice and never relayed", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(2);
     a!.send(new Uint8Array([0x68, 0xff, 0xfe, 0x69]));
     expect(await a!.next()).toBe("[SERVER] Message refused: not valid UTF-8.");
     expect(await b!.quiet(100)).toEqual([]);
@@ -91,8 +87,8 @@ describe("relaying", () => {
   });
 
   test("a line longer than --max-datagram once prefixed is refused, never cut", async () => {
-    const r = await relay({ maxDatagramBytes: 100 });
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay({ maxDatagramBytes: 100 });
+    const [a, b] = await r.join(2);
     a!.send("x".repeat(96)); // "p0 ~ " is 5 bytes: 101 > 100
     expect(await a!.next()).toBe("[SERVER] Message too long (max 95 bytes).");
     a!.send("y".repeat(95));
@@ -101,8 +97,8 @@ describe("relaying", () => {
   });
 
   test("empty datagrams are ignored", async () => {
-    const r = await relay();
-    const [a, b] = await clients(r, 2);
+    await using r = await startTestRelay();
+    const [a, b] = await r.join(2);
     a!.send(new Uint8Array(0));
     a!.send("after");
     expect(await b!.next()).toBe("p0 ~ after");
@@ -111,8 +107,8 @@ describe("relaying", () => {
 
 describe("vanished clients", () => {
   test("live clients lose nothing when others have closed their sockets, and the closed ones cost no send errors", async () => {
-    const r = await relay();
-    const ps = await clients(r, 12);
+    await using r = await startTestRelay();
+    const ps = await r.join(12);
     // Close clients at the start, in the middle and at the end of the packet array.
     const dead = new Set([0, 4, 5, 11]);
     for (const i of dead) ps[i]!.close();
@@ -135,25 +131,23 @@ describe("failed sends are logged, rate-limited", () => {
     // With ICMP errors off, loopback cannot make a send fail (what remains is ENETUNREACH, EPERM and the like);
     // the fan-out counts failures (test/fanout.test.ts scripts them), so this bumps the counter it would bump.
     const lines: string[] = [];
-    const r = await startRelay({ ...defaults, port: 0, quiet: true }, undefined, { log: (l) => lines.push(l), logEveryMs: 100 });
-    try {
-      r.stats.sendErrors += 3;
-      const deadline = performance.now() + 2000;
-      while (lines.length === 0 && performance.now() < deadline) await Bun.sleep(20);
-      expect(lines).toEqual(["[SERVER] 3 sends failed in the last 0.1 s (refused destinations, or ICMP errors where they could not be turned off); the broadcasts went on past them, 0 datagrams dropped as unsendable"]);
-      await Bun.sleep(300); // nothing failed since: nothing more is logged
-      expect(lines).toHaveLength(1);
-    } finally {
-      r.close();
-    }
+    // With ICMP errors off, loopback cannot make a send fail (what remains is ENETUNREACH, EPERM and the like);
+    // the fan-out counts failures (test/fanout.test.ts scripts them), so this bumps the counter it would bump.
+    await using r = await startTestRelay({}, { log: (l) => lines.push(l), logEveryMs: 100 });
+    r.stats.sendErrors += 3;
+    const deadline = performance.now() + 2000;
+    while (lines.length === 0 && performance.now() < deadline) await Bun.sleep(20);
+    expect(lines).toEqual(["[SERVER] 3 sends failed in the last 0.1 s (refused destinations, or ICMP errors where they could not be turned off); the broadcasts went on past them, 0 datagrams dropped as unsendable"]);
+    await Bun.sleep(300); // nothing failed since: nothing more is logged
+    expect(lines).toHaveLength(1);
   });
 });
 
 describe("many clients", () => {
   test("150 clients span several sendMany batches (--send-batch 64): everyone alive gets every line, with and without echo", async () => {
     for (const echo of [true, false]) {
-      const r = await relay({ echo, sendBatchClients: 64 });
-      const ps = await clients(r, 150, echo ? "e" : "n");
+      await using r = await startTestRelay({ echo, sendBatchClients: 64 });
+      const ps = await r.join(150, echo ? "e" : "n");
       const dead = new Set([10, 64, 127, 149]); // in the first, second and last chunk, and the very last slot
       for (const i of dead) ps[i]!.close();
       const senders = [0, 70, 148];
@@ -163,16 +157,15 @@ describe("many clients", () => {
         const want = senders.filter((k) => echo || k !== i).map((k) => `${echo ? "e" : "n"}${k} ~ from ${k}`);
         expect((await p.collect(want.length, 3000)).sort()).toEqual(want.sort());
       }
-      for (const p of ps) p.close();
     }
   });
 });
 
 describe("IPv6", () => {
   test("the relay works on ::1", async () => {
-    const r = await relay({ host: "::1" });
+    await using r = await startTestRelay({ host: "::1" });
     expect(r.endpoint).toBe(`[::1]:${r.port}`);
-    const ps = await clients(r, 2, "v", "::1");
+    const ps = await r.join(2, "v", "::1");
     ps[0]!.send("over v6");
     for (const p of ps) expect(await p.next()).toBe("v0 ~ over v6");
   });
@@ -180,7 +173,7 @@ describe("IPv6", () => {
 
 describe("socket buffers", () => {
   test("the kernel buffers asked for are set (Linux grants double, up to its cap)", async () => {
-    const r = await relay({ recvBufferBytes: 1 << 20, sendBufferBytes: 256 << 10 });
+    await using r = await startTestRelay({ recvBufferBytes: 1 << 20, sendBufferBytes: 256 << 10 });
     if (process.platform !== "linux") return expect(r.sockopts).toBeUndefined();
     expect(r.sockopts!.recvBytes).toBeGreaterThanOrEqual(1 << 20);
     expect(r.sockopts!.sendBytes).toBeGreaterThanOrEqual(256 << 10);

@@ -1,105 +1,83 @@
 // The server as a real process: startup line, signals, exit codes, flag and bind errors.
 
 import { describe, expect, test } from "bun:test";
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, constants, openSync } from "node:fs";
 import { join } from "node:path";
 import { peer } from "./support/peer.ts";
+import { endedOnDispose, endProcess } from "./support/process.ts";
 import { bun, root, runScript, spawnServer } from "./support/server-process.ts";
+import { tempDir } from "./support/temp-dir.ts";
 
 describe("signals", () => {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     test(`${signal}: clients hear the shutdown notice, the summary is printed, exit 0`, async () => {
-      const server = await spawnServer();
-      const alice = await peer(server.port);
-      try {
-        alice.send("alice");
-        expect(await alice.next()).toBe("[SERVER] alice has joined the chat.");
-        alice.send("bye all");
-        expect(await alice.next()).toBe("alice ~ bye all");
-        const { code, stdout, stderr } = await server.stop(signal);
-        expect(await alice.next()).toBe("[SERVER] Server is shutting down.");
-        expect(code).toBe(0);
-        expect(stdout).toContain("[SERVER] alice has joined the chat.");
-        expect(stdout).toContain("alice ~ bye all");
-        expect(stderr).toMatch(/^\[SERVER\] Summary: clients=1 datagrams_in=2 lines=1 deliveries=3 drops=0 /m);
-      } finally {
-        alice.close();
-        server.proc.kill("SIGKILL");
-      }
+      await using server = await spawnServer();
+      using alice = await peer(server.port);
+      alice.send("alice");
+      expect(await alice.next()).toBe("[SERVER] alice has joined the chat.");
+      alice.send("bye all");
+      expect(await alice.next()).toBe("alice ~ bye all");
+      const { code, stdout, stderr } = await server.stop(signal);
+      expect(await alice.next()).toBe("[SERVER] Server is shutting down.");
+      expect(code).toBe(0);
+      expect(stdout).toContain("[SERVER] alice has joined the chat.");
+      expect(stdout).toContain("alice ~ bye all");
+      expect(stderr).toMatch(/^\[SERVER\] Summary: clients=1 datagrams_in=2 lines=1 deliveries=3 drops=0 /m);
     });
   }
 
   test("--quiet prints no per-message lines", async () => {
-    const server = await spawnServer(["--quiet"]);
-    const alice = await peer(server.port);
-    try {
-      alice.send("alice");
-      await alice.next();
-      alice.send("secret");
-      await alice.next();
-      const { code, stdout } = await server.stop();
-      expect(code).toBe(0);
-      expect(stdout).not.toContain("secret");
-    } finally {
-      alice.close();
-      server.proc.kill("SIGKILL");
-    }
+    await using server = await spawnServer(["--quiet"]);
+    using alice = await peer(server.port);
+    alice.send("alice");
+    await alice.next();
+    alice.send("secret");
+    await alice.next();
+    const { code, stdout } = await server.stop();
+    expect(code).toBe(0);
+    expect(stdout).not.toContain("secret");
   });
 });
 
 describe("console", () => {
   test("a console that stops reading never stalls the relay: lines are dropped and counted instead", async () => {
     // stdout is a FIFO that nobody reads: after the kernel's 64 KiB, every write would block.
-    const dir = mkdtempSync(join(tmpdir(), "relay-console-"));
-    const fifo = join(dir, "stdout");
+    using dir = tempDir("relay-console-");
+    const fifo = join(dir.path, "stdout");
     Bun.spawnSync(["mkfifo", fifo]);
-    const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    using fds = new DisposableStack();
+    fds.adopt(openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK), closeSync); // the read end, held open and never read
     const writeEnd = openSync(fifo, "w");
     const probe = await Bun.udpSocket({ hostname: "127.0.0.1" });
     const port = probe.port;
     probe.close();
-    const proc = Bun.spawn([bun, "run", "src/server.ts", "--port", String(port), "--rate-limit", "0"], { cwd: root, stdout: writeEnd, stderr: "pipe" });
+    await using proc = endedOnDispose(Bun.spawn([bun, "run", "src/server.ts", "--port", String(port), "--rate-limit", "0"], { cwd: root, stdout: writeEnd, stderr: "pipe" }));
     closeSync(writeEnd);
-    const alice = await peer(port);
-    try {
-      let joined = false;
-      for (let i = 0; i < 50 && !joined; i++) {
-        alice.send("alice");
-        joined = (await alice.collect(1, 100)).includes("[SERVER] alice has joined the chat.");
-      }
-      expect(joined).toBe(true);
-      const text = "x".repeat(500);
-      let delivered = 0;
-      for (let batch = 0; batch < 25; batch++) {
-        for (let i = 0; i < 100; i++) alice.send(`${batch}.${i} ${text}`);
-        delivered += (await alice.collect(100, 3000)).length;
-      }
-      expect(delivered).toBe(2500);
-      proc.kill("SIGINT");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-      const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-      clearTimeout(timer);
-      expect(code).toBe(0);
-      expect(Number(/console_dropped=(\d+)/.exec(stderr)?.[1] ?? 0)).toBeGreaterThan(0);
-    } finally {
-      alice.close();
-      proc.kill("SIGKILL");
-      closeSync(readEnd);
-      rmSync(dir, { recursive: true, force: true });
+    using alice = await peer(port);
+    let joined = false;
+    for (let i = 0; i < 50 && !joined; i++) {
+      alice.send("alice");
+      joined = (await alice.collect(1, 100)).includes("[SERVER] alice has joined the chat.");
     }
+    expect(joined).toBe(true);
+    const text = "x".repeat(500);
+    let delivered = 0;
+    for (let batch = 0; batch < 25; batch++) {
+      for (let i = 0; i < 100; i++) alice.send(`${batch}.${i} ${text}`);
+      delivered += (await alice.collect(100, 3000)).length;
+    }
+    expect(delivered).toBe(2500);
+    const [code, stderr] = await Promise.all([endProcess(proc, "SIGINT", 10_000), new Response(proc.stderr).text()]);
+    expect(code).toBe(0);
+    expect(Number(/console_dropped=(\d+)/.exec(stderr)?.[1] ?? 0)).toBeGreaterThan(0);
   });
 });
 
 describe("startup", () => {
   test("--port 0 prints the port the OS chose", async () => {
-    const server = await spawnServer();
-    try {
-      expect(server.port).toBeGreaterThan(0);
-      expect(server.lines[0]).toBe(`[SERVER] Running on 127.0.0.1:${server.port}`);
-    } finally {
-      await server.stop();
-    }
+    await using server = await spawnServer();
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.lines[0]).toBe(`[SERVER] Running on 127.0.0.1:${server.port}`);
   });
 
   test("RELAY_* environment variables configure the server", async () => {
@@ -111,14 +89,11 @@ describe("startup", () => {
   });
 
   test("a port in use: one line naming host:port, exit 1", async () => {
-    const taken = await Bun.udpSocket({ hostname: "127.0.0.1" });
-    try {
-      const res = await runScript("server.ts", ["--port", String(taken.port)]);
-      expect(res.code).toBe(1);
-      expect(res.stderr.trim()).toBe(`error: cannot listen on 127.0.0.1:${taken.port}: address already in use`);
-    } finally {
-      taken.close();
-    }
+    using sockets = new DisposableStack();
+    const taken = sockets.adopt(await Bun.udpSocket({ hostname: "127.0.0.1" }), (s) => s.close());
+    const res = await runScript("server.ts", ["--port", String(taken.port)]);
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toBe(`error: cannot listen on 127.0.0.1:${taken.port}: address already in use`);
   });
 
   test("an address this host does not have: exit 1, no stack trace", async () => {

@@ -1,34 +1,29 @@
 // Worker group over real loopback sockets: lines reach everyone whichever worker took them, membership is shared, rehash is harmless.
 
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { defaults, type RelayConfig } from "../src/config.ts";
 import type { WorkerReport } from "../src/scale/worker-messages.ts";
 import { startWorkers, type WorkerGroup } from "../src/scale/workers.ts";
-import { type Peer, peer } from "./support/peer.ts";
+import { type Peer, type PeerOwner, withPeers } from "./support/peer.ts";
 import { spawnServer } from "./support/server-process.ts";
 
-const open: { groups: WorkerGroup[]; peers: Peer[] } = { groups: [], peers: [] };
-afterEach(async () => {
-  for (const p of open.peers.splice(0)) p.close();
-  for (const g of open.groups.splice(0)) await g.shutdown(200);
-});
+type TestGroup = WorkerGroup & PeerOwner & AsyncDisposable;
 
-async function group(overrides: Partial<RelayConfig> = {}): Promise<WorkerGroup> {
+/** Two workers for one test: `await using g = await group()` closes the peers opened through it, then shuts it down. */
+async function group(overrides: Partial<RelayConfig> = {}): Promise<TestGroup> {
   const g = await startWorkers({ ...defaults, port: 0, quiet: true, workers: 2, ...overrides });
-  open.groups.push(g);
-  return g;
+  return withPeers(g, g.host, () => g.shutdown(200));
 }
 
 const joinsByWorker = async (g: WorkerGroup) => (await g.reports()).map((r) => r.stats.joins as number);
 
 /** Joins clients one by one, noting which worker admitted each, until every worker admitted `perWorker` (bounded). */
-async function spread(g: WorkerGroup, perWorker: number): Promise<{ peers: Peer[]; home: number[] }> {
+async function spread(g: TestGroup, perWorker: number): Promise<{ peers: Peer[]; home: number[] }> {
   const peers: Peer[] = [];
   const home: number[] = [];
   for (let i = 0; i < 48; i++) {
     const before = await joinsByWorker(g);
-    const p = await peer(g.port);
-    open.peers.push(p);
+    const p = await g.stranger();
     p.send(`c${i}`);
     await p.until((line) => line === `[SERVER] c${i} has joined the chat.`);
     const after = await joinsByWorker(g);
@@ -51,7 +46,7 @@ async function replicas(g: WorkerGroup, names: string[]): Promise<WorkerReport[]
 }
 
 test("clients spread over two workers all receive every line, exactly once, and every worker knows every join", async () => {
-  const g = await group();
+  await using g = await group();
   const { peers, home } = await spread(g, 2);
   const names = peers.map((_, i) => `c${i}`);
   for (const report of await replicas(g, names)) expect(report.names).toEqual([...names].sort());
@@ -71,7 +66,7 @@ test("clients spread over two workers all receive every line, exactly once, and 
 });
 
 test("names are unique across workers: a taken name is refused on the other worker, and a race leaves one holder", async () => {
-  const g = await group();
+  await using g = await group();
   const { peers, home } = await spread(g, 2);
   const onA = peers[home.indexOf(0)]!;
   const onB = peers[home.indexOf(1)]!;
@@ -90,7 +85,7 @@ test("names are unique across workers: a taken name is refused on the other work
 });
 
 test("a worker gone: its clients are rehashed to the other, which knows them, and their lines still carry their names", async () => {
-  const g = await group();
+  await using g = await group();
   const { peers, home } = await spread(g, 1);
   await replicas(g, peers.map((_, i) => `c${i}`));
   const orphan = home.indexOf(1);
@@ -102,7 +97,7 @@ test("a worker gone: its clients are rehashed to the other, which knows them, an
 });
 
 test("liveness is shared: a client heard only by the non-sweeping worker stays, a silent one times out once", async () => {
-  const g = await group({ idleTimeoutMs: 400 });
+  await using g = await group({ idleTimeoutMs: 400 });
   const { peers, home } = await spread(g, 2);
   const talker = home.indexOf(1); // worker 1 does not sweep: only gossip keeps this one alive
   const silent = home.lastIndexOf(1);
@@ -119,23 +114,18 @@ test("liveness is shared: a client heard only by the non-sweeping worker stays, 
 });
 
 test("--workers 2 as a process: SIGINT says goodbye to each client once, exits 0, sums the workers' counters", async () => {
-  const server = await spawnServer(["--workers", "2", "--quiet"]);
+  await using server = await spawnServer(["--workers", "2", "--quiet"]);
   const peers: Peer[] = [];
-  try {
-    for (let i = 0; i < 4; i++) {
-      const p = await peer(server.port);
-      peers.push(p);
-      p.send(`w${i}`);
-      await p.until((l) => l === `[SERVER] w${i} has joined the chat.`);
-    }
-    await Bun.sleep(50);
-    for (const p of peers) await p.quiet(10);
-    const { code, stderr } = await server.stop("SIGINT");
-    expect(code).toBe(0);
-    for (const p of peers) expect((await p.quiet(100)).filter((l) => l === "[SERVER] Server is shutting down.")).toHaveLength(1);
-    expect(stderr).toMatch(/Summary: clients=4 .* workers=2/);
-  } finally {
-    for (const p of peers) p.close();
-    server.proc.kill("SIGKILL");
+  for (let i = 0; i < 4; i++) {
+    const p = await server.stranger();
+    peers.push(p);
+    p.send(`w${i}`);
+    await p.until((l) => l === `[SERVER] w${i} has joined the chat.`);
   }
+  await Bun.sleep(50);
+  for (const p of peers) await p.quiet(10);
+  const { code, stderr } = await server.stop("SIGINT");
+  expect(code).toBe(0);
+  for (const p of peers) expect((await p.quiet(100)).filter((l) => l === "[SERVER] Server is shutting down.")).toHaveLength(1);
+  expect(stderr).toMatch(/Summary: clients=4 .* workers=2/);
 });

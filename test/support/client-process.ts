@@ -1,9 +1,10 @@
 // Test helpers: the terminal client as a real child process, stdin and stdout piped, output read line by line.
 
+import { endProcess, readLines } from "./process.ts";
 import { bun, root } from "./server-process.ts";
 
-/** A spawned `src/client.ts`. */
-export interface ClientProcess {
+/** A spawned `src/client.ts`; `await using c = spawnClient(…)` SIGKILLs it if it is still running and waits for the exit. */
+export interface ClientProcess extends AsyncDisposable {
   readonly proc: Bun.Subprocess<"pipe", "pipe", "pipe">;
   /** Stdout lines so far. */
   readonly lines: string[];
@@ -24,20 +25,7 @@ export function spawnClient(args: string[], env: Record<string, string> = {}): C
     env: { ...process.env, ...env },
   });
   const lines: string[] = [];
-  const decoder = new TextDecoder();
-  const reader = proc.stdout.getReader();
-  let partial = "";
-  const stdoutDone = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      partial += decoder.decode(value, { stream: true });
-      const parts = partial.split("\n");
-      partial = parts.pop()!;
-      lines.push(...parts);
-    }
-    if (partial) lines.push(partial);
-  })();
+  const stdoutDone = readLines(proc.stdout, lines);
   const stderrText = new Response(proc.stderr).text();
   let stdinOpen = true;
   return {
@@ -67,6 +55,9 @@ export function spawnClient(args: string[], env: Record<string, string> = {}): C
       const [code, stderr] = await Promise.all([proc.exited, stderrText, stdoutDone]);
       clearTimeout(timer);
       return { code, stdout: lines, stderr };
+    },
+    async [Symbol.asyncDispose]() {
+      if (proc.exitCode === null) await endProcess(proc, "SIGKILL");
     },
   };
 }

@@ -8,16 +8,14 @@ import { join } from "node:path";
 export const natsServerPath: string | undefined =
   Bun.which("nats-server") ?? ["/usr/sbin/nats-server", "/usr/bin/nats-server"].find((p) => existsSync(p));
 
-/** A nats-server process whose port and JetStream store survive a restart. */
-export interface NatsServer {
+/** A nats-server process whose port and JetStream store survive a restart; disposing kills it and removes the store. */
+export interface NatsServer extends AsyncDisposable {
   readonly url: string;
   readonly port: number;
   /** SIGKILL, waiting for the exit. */
   kill(): Promise<void>;
   /** Starts again on the same port and store. */
   restart(): Promise<void>;
-  /** Kills it and removes the store. */
-  dispose(): Promise<void>;
 }
 
 /** Starts nats-server with JetStream; port -1 lets it pick a free one, which it writes to a ports file. */
@@ -64,7 +62,7 @@ export async function startNats(timeoutMs = 5000): Promise<NatsServer> {
       await kill();
       await launch(port);
     },
-    async dispose() {
+    async [Symbol.asyncDispose]() {
       await kill();
       rmSync(dir, { recursive: true, force: true });
     },

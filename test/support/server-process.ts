@@ -1,12 +1,17 @@
-// Test helpers: the relay as a real child process, with its output read line by line.
+// Test helpers: the relay as a real child process, with its output read line by line, stopped when disposed.
 
 import { resolve } from "node:path";
+import { type PeerOwner, withPeers } from "./peer.ts";
+import { endProcess, readLines } from "./process.ts";
 
 export const root = resolve(import.meta.dir, "../..");
 export const bun = process.execPath;
 
-/** A spawned `src/server.ts`. */
-export interface ServerProcess {
+/**
+ * A spawned `src/server.ts`. `await using server = await spawnServer()` closes the peers opened through it
+ * and stops it: SIGINT, SIGKILL after 2 s, waiting for the exit.
+ */
+export interface ServerProcess extends PeerOwner, AsyncDisposable {
   readonly proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
   /** The port from the `Running on` line. */
   readonly port: number;
@@ -39,22 +44,8 @@ export async function spawnServer(args: string[] = [], timeoutMs = 10_000): Prom
     stderr: "pipe",
   });
   const lines: string[] = [];
-  const decoder = new TextDecoder();
-  const reader = proc.stdout.getReader();
-  let partial = "";
+  const stdoutDone = readLines(proc.stdout, lines);
   let port = 0;
-  const stdoutDone = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      partial += decoder.decode(value, { stream: true });
-      const parts = partial.split("\n");
-      partial = parts.pop()!;
-      lines.push(...parts);
-    }
-    if (partial) lines.push(partial);
-  })();
-  let stopped: Promise<{ code: number | null; stdout: string; stderr: string }> | undefined;
   const deadline = performance.now() + timeoutMs;
   while (port === 0) {
     const running = lines.find((l) => l.startsWith("[SERVER] Running on "));
@@ -64,20 +55,12 @@ export async function spawnServer(args: string[] = [], timeoutMs = 10_000): Prom
       throw new Error(`server did not start: ${await new Response(proc.stderr).text()}`);
     } else await Bun.sleep(10);
   }
-  return {
-    proc,
-    port,
-    lines,
-    stop(signal = "SIGINT", stopTimeoutMs = 10_000) {
-      // Idempotent: a test may stop its server and an afterEach stop it again.
-      stopped ??= (async () => {
-        proc.kill(signal);
-        const timer = setTimeout(() => proc.kill("SIGKILL"), stopTimeoutMs);
-        const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text(), stdoutDone]);
-        clearTimeout(timer);
-        return { code, stdout: lines.join("\n"), stderr };
-      })();
-      return stopped;
-    },
-  };
+  let stopped: Promise<{ code: number | null; stdout: string; stderr: string }> | undefined;
+  // Idempotent: a test may stop its server and its dispose stop it again.
+  const stop = (signal: NodeJS.Signals = "SIGINT", stopTimeoutMs = 10_000) =>
+    (stopped ??= (async () => {
+      const [code, stderr] = await Promise.all([endProcess(proc, signal, stopTimeoutMs), new Response(proc.stderr).text(), stdoutDone]);
+      return { code, stdout: lines.join("\n"), stderr };
+    })());
+  return withPeers({ proc, port, lines, stop }, "127.0.0.1", () => stop("SIGINT", 2000));
 }
