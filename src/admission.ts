@@ -5,6 +5,7 @@ import { perSourceLimits, type RelayConfig } from "./config.ts";
 import type { FanOut } from "./fanout.ts";
 import { prefixKey, WindowCounter } from "./limits.ts";
 import type { RelayStats } from "./stats.ts";
+import { speaksAsServer } from "./strangers.ts";
 
 /** Takes a datagram from an address that is not registered, once it is within the unknown-source budget. */
 export interface Admission {
@@ -44,6 +45,11 @@ export class Gate {
 
   /** A datagram from an address that is not registered. */
   admit(payload: Uint8Array, port: number, address: string, truncated: boolean, nowMs: number): void {
+    // Never answer a relay with a relay: such a datagram is another server's notice, not a client's.
+    if (speaksAsServer(payload)) {
+      this.stats.drops.server_tag++;
+      return;
+    }
     if (!this.unknown.allow(this.perPrefix ? prefixKey(address) : "", nowMs)) {
       this.stats.drops.unknown_limited++;
       return;

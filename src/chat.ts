@@ -1,7 +1,8 @@
 // The chat: what a registered client's datagram means (a line or a command), admitting names, leaving, and the idle sweep.
 
 import { isUtf8 } from "node:buffer";
-import type { RelayConfig } from "./config.ts";
+import { Announcer } from "./announcer.ts";
+import { perSourceLimits, type RelayConfig } from "./config.ts";
 import type { FanOut } from "./fanout.ts";
 import type { WindowCounter } from "./limits.ts";
 import { type Lines, REFUSED } from "./lines.ts";
@@ -13,6 +14,7 @@ import { COMMAND_BYTE, commandSyntax, encode, encodeJoin, nameRefusal, notice } 
 import type { Client, Registry } from "./registry.ts";
 import { RememberedNames } from "./remembered.ts";
 import type { RelayStats } from "./stats.ts";
+import { StrangerReplies } from "./strangers.ts";
 
 /** What the chat is built on: the relay's parts. */
 export interface ChatDeps {
@@ -28,10 +30,13 @@ export interface ChatDeps {
   readonly joins: WindowCounter;
 }
 
-/** Per sweep, timeouts announced by name; beyond that one summary, so a mass timeout is not N² notices. */
-const MAX_TIMEOUT_NOTICES = 16;
 /** Between names in a /who list. */
 const WHO_SEPARATOR = ", ";
+/** Names a /who lists at most (in a few datagrams); beyond, it says how many more. Listing 65 536 cost 11 ms. */
+export const WHO_MAX_NAMES = 256;
+/** Renames a client may make at once, and then one per RENAME_EVERY_MS: each is a notice to everyone. */
+export const RENAME_BURST = 3;
+export const RENAME_EVERY_MS = 10_000;
 /** An unknown command word is quoted back at most this long. */
 const MAX_QUOTED_CHARS = 32;
 
@@ -42,11 +47,35 @@ export class Chat {
   private readonly decoder = new TextDecoder();
   private readonly pong = encode(notice.pong);
   private readonly full = encode(notice.full);
+  private readonly sourceFull = encode(notice.sourceFull);
   private readonly helpLines = notice.help.map(encode);
+  /** Join, leave, rename and timeout notices: by name while few, summarised when many. */
+  private readonly announcer: Announcer;
+  /** Refusals, challenges and "full" to unregistered addresses: never to a server, one a second each. */
+  private readonly strangers: StrangerReplies;
+  private readonly perSource: boolean;
 
   constructor(private readonly deps: ChatDeps) {
     this.remembered = new RememberedNames(deps.config.rememberedNames, deps.config.rememberMs);
     this.lines = deps.lines;
+    this.announcer = new Announcer(deps.lines, deps.fanOut, deps.config.maxDatagramBytes, deps.config.noticesPerSecond, () => performance.now());
+    this.strangers = new StrangerReplies(deps.fanOut, deps.stats);
+    this.perSource = perSourceLimits(deps.config);
+  }
+
+  /** Sends a notice summary still owed (shutdown), then stops its timer. */
+  flushNotices(): void {
+    this.announcer.flush();
+  }
+
+  /** Stops the notice timer. */
+  close(): void {
+    this.announcer.close();
+  }
+
+  /** A reply to an unregistered address (a challenge, a refusal): at most one a second to each. False: not sent. */
+  replyToStranger(frame: Uint8Array, port: number, address: string, nowMs: number): boolean {
+    return this.strangers.send(frame, port, address, nowMs);
   }
 
   /** Timed-out clients whose names are remembered. */
@@ -64,7 +93,7 @@ export class Chat {
       this.readmit(returning, payload, port, address, truncated, nowMs);
       return;
     }
-    const name = this.screenName(payload, port, address, truncated);
+    const name = this.screenName(payload, port, address, truncated, nowMs);
     if (name !== undefined) this.join(name, port, address, nowMs);
   }
 
@@ -72,18 +101,18 @@ export class Chat {
    * Whether a new address may join under the name in `payload`: the name, or undefined after telling the
    * sender why not (full, or a name rule; nothing for an empty datagram).
    */
-  screenName(payload: Uint8Array, port: number, address: string, truncated: boolean): string | undefined {
+  screenName(payload: Uint8Array, port: number, address: string, truncated: boolean, nowMs: number): string | undefined {
     const { config } = this.deps;
-    if (this.isFull(port, address)) return undefined;
-    if (truncated) return this.refuseName(nameRefusal.tooLong(config.maxNameChars), port, address);
-    if (!isUtf8(payload)) return this.refuseName(nameRefusal.invalidUtf8, port, address);
-    return this.screenText(this.decoder.decode(payload), port, address);
+    if (this.noRoom(port, address, nowMs)) return undefined;
+    if (truncated) return this.refuseName(nameRefusal.tooLong(config.maxNameChars), port, address, nowMs);
+    if (!isUtf8(payload)) return this.refuseName(nameRefusal.invalidUtf8, port, address, nowMs);
+    return this.screenText(this.decoder.decode(payload), port, address, nowMs);
   }
 
   /** `screenName` for a name already decoded. */
-  screenText(raw: string, port: number, address: string): string | undefined {
+  screenText(raw: string, port: number, address: string, nowMs: number): string | undefined {
     const { stats, config } = this.deps;
-    if (this.isFull(port, address)) return undefined;
+    if (this.noRoom(port, address, nowMs)) return undefined;
     const name = cleanName(raw);
     const problem = nameProblem(name, config.maxNameChars);
     if (problem === NameProblem.empty) {
@@ -91,8 +120,8 @@ export class Chat {
       return undefined;
     }
     const why = problem !== undefined ? refusalText(problem, config.maxNameChars) : this.isTaken(name) ? nameRefusal.taken(name) : undefined;
-    if (why !== undefined) return this.refuseName(why, port, address);
-    if (encodeJoin(name).length > config.maxDatagramBytes) return this.refuseName(nameRefusal.tooLong(config.maxNameChars), port, address);
+    if (why !== undefined) return this.refuseName(why, port, address, nowMs);
+    if (encodeJoin(name).length > config.maxDatagramBytes) return this.refuseName(nameRefusal.tooLong(config.maxNameChars), port, address, nowMs);
     return name;
   }
 
@@ -104,7 +133,7 @@ export class Chat {
   /** Joins an address that proved it receives there (address validation) under `name`, checked again here. */
   joinVerified(name: string, port: number, address: string, nowMs: number): void {
     const returning = this.remembered.take(address, port, nowMs);
-    const checked = this.screenText(name, port, address);
+    const checked = this.screenText(name, port, address, nowMs);
     if (checked === undefined) return;
     if (this.join(checked, port, address, nowMs) === undefined && returning !== undefined) this.remembered.remember(address, port, returning, nowMs);
   }
@@ -145,16 +174,15 @@ export class Chat {
       registry.remove(client);
       gone.push(client);
     }
-    // Everyone is removed before anyone is told, so a mass timeout costs gone × survivors, not gone².
+    // Everyone is removed before anyone is told; the announcer names a few and summarises the rest.
     const seconds = config.idleTimeoutMs / 1000;
-    for (const [i, client] of gone.entries()) {
+    for (const client of gone) {
       stats.timeouts++;
       this.remembered.remember(client.address, client.port, client.name, nowMs);
       membership?.left(client, true);
       fanOut.sendTo(encode(notice.timedOutYou(client.name, seconds)), client.port, client.address);
-      if (i < MAX_TIMEOUT_NOTICES) this.announce(encode(notice.timedOut(client.name)));
+      this.announcer.timedOut(client.name, nowMs);
     }
-    if (gone.length > MAX_TIMEOUT_NOTICES) this.announce(encode(notice.moreTimedOut(gone.length - MAX_TIMEOUT_NOTICES)));
   }
 
   private execute(client: Client, command: Command, nowMs: number): void {
@@ -164,10 +192,10 @@ export class Chat {
         registry.remove(client);
         stats.leaves++;
         this.deps.membership?.left(client, false);
-        this.announce(encode(notice.left(client.name)));
+        this.announcer.left(client.name, nowMs);
         return;
       case CommandKind.nick:
-        return this.rename(client, cleanName(command.name));
+        return this.rename(client, cleanName(command.name), nowMs);
       case CommandKind.who:
         return this.who(client);
       case CommandKind.msg:
@@ -189,7 +217,7 @@ export class Chat {
     }
   }
 
-  private rename(client: Client, name: string): void {
+  private rename(client: Client, name: string, nowMs: number): void {
     const { registry, config } = this.deps;
     const problem = nameProblem(name, config.maxNameChars);
     if (problem !== undefined) return this.tell(client, notice.nickRefused(refusalText(problem, config.maxNameChars)));
@@ -198,19 +226,31 @@ export class Chat {
     if ((holder !== undefined && holder !== client) || (holder === undefined && this.deps.membership?.heldElsewhere(name))) {
       return this.tell(client, notice.nickRefused(nameRefusal.taken(name)));
     }
+    // GCRA: each rename pushes renameAtMs one interval on; a burst may run it ahead of now, no further.
+    const at = Math.max(client.renameAtMs, nowMs);
+    if (at - nowMs > (RENAME_BURST - 1) * RENAME_EVERY_MS) {
+      this.deps.stats.drops.rename_limited++;
+      const waitS = Math.ceil((at - nowMs - (RENAME_BURST - 1) * RENAME_EVERY_MS) / 1000);
+      return this.tell(client, notice.nickRefused(nameRefusal.tooOften(waitS)));
+    }
+    client.renameAtMs = at + RENAME_EVERY_MS;
     const oldName = client.name;
     registry.rename(client, name);
     this.deps.membership?.renamed(client, oldName);
-    this.announce(encode(notice.renamed(oldName, name)));
+    this.announcer.renamed(oldName, name, nowMs);
   }
 
   private who(client: Client): void {
     const { registry, config } = this.deps;
-    const everyone = registry.all().map((c) => c.name);
-    if (this.deps.membership !== undefined) everyone.push(...this.deps.membership.namesElsewhere());
-    const sorted = everyone.map((name) => ({ name, key: nameKey(name), bytes: Buffer.byteLength(name) }));
+    const everyone = registry.all();
+    const elsewhere = this.deps.membership?.namesElsewhere() ?? [];
+    const count = everyone.length + elsewhere.length;
+    // Past WHO_MAX_NAMES the list is cut before sorting: the work is bounded, not the count it reports.
+    const shown: string[] = [];
+    for (let i = 0; i < everyone.length && shown.length < WHO_MAX_NAMES; i++) shown.push(everyone[i]!.name);
+    for (let i = 0; i < elsewhere.length && shown.length < WHO_MAX_NAMES; i++) shown.push(elsewhere[i]!);
+    const sorted = shown.map((name) => ({ name, key: nameKey(name), bytes: Buffer.byteLength(name) }));
     sorted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const count = sorted.length;
     const separatorBytes = WHO_SEPARATOR.length;
     // As many names as fit in each datagram; a continuation's header is longer than the first one's.
     let names: string[] = [];
@@ -227,6 +267,7 @@ export class Chat {
       names.push(entry.name);
     }
     this.sendWho(client, count, names, continued);
+    if (count > shown.length) this.tell(client, notice.whoMore(count - shown.length));
   }
 
   private sendWho(client: Client, count: number, names: readonly string[], continued: boolean): void {
@@ -260,16 +301,16 @@ export class Chat {
   }
 
   private readmit(name: string, payload: Uint8Array, port: number, address: string, truncated: boolean, nowMs: number): void {
-    const { stats, fanOut } = this.deps;
+    const { stats } = this.deps;
     // Leaving while away: just forget the name, nobody needs a join and a leave.
     if (payload[0] === COMMAND_BYTE && isUtf8(payload) && parseCommand(this.decoder.decode(payload.subarray(0, lineEnd(payload)))).kind === CommandKind.quit) return;
-    if (this.isFull(port, address)) {
+    if (this.noRoom(port, address, nowMs)) {
       this.remembered.remember(address, port, name, nowMs);
       return;
     }
     if (this.isTaken(name)) {
       stats.drops.name_refused++;
-      fanOut.sendTo(encode(notice.nameTakenWhileAway(name)), port, address);
+      this.strangers.send(encode(notice.nameTakenWhileAway(name)), port, address, nowMs);
       return;
     }
     const client = this.join(name, port, address, nowMs);
@@ -284,11 +325,10 @@ export class Chat {
       stats.drops.join_limited++;
       return undefined;
     }
-    const join = encodeJoin(name);
     const client = registry.add(name, address, port, nowMs);
     stats.joins++;
     this.deps.membership?.joined(client);
-    this.lines.announce(join);
+    this.announcer.joined(client, nowMs);
     return client;
   }
 
@@ -300,7 +340,7 @@ export class Chat {
     if (!this.deps.registry.remove(client)) return;
     this.deps.stats.drops.name_refused++;
     this.tell(client, notice.nameRefused(nameRefusal.taken(client.name)));
-    this.announce(encode(notice.left(client.name)));
+    this.announcer.left(client.name, performance.now());
   }
 
   /**
@@ -313,7 +353,7 @@ export class Chat {
     if (holder !== undefined && holder !== client) this.evict(holder);
     this.deps.registry.rename(client, oldName);
     this.tell(client, notice.nickRefused(nameRefusal.taken(refused)));
-    this.announce(encode(notice.renamed(refused, oldName)));
+    this.announcer.renamed(refused, oldName, performance.now());
   }
 
   /** A client timed out on another worker: it is re-admitted under `name` if it speaks here. */
@@ -330,16 +370,23 @@ export class Chat {
     return this.deps.registry.findByName(name) !== undefined || this.deps.membership?.heldElsewhere(name) === true;
   }
 
-  private isFull(port: number, address: string): boolean {
-    if (this.deps.registry.size < this.deps.config.maxClients) return false;
-    this.deps.stats.drops.server_full++;
-    this.deps.fanOut.sendTo(this.full, port, address);
+  // The server is full, or this address's host or network has its share (--max-clients-per-ip/-net).
+  private noRoom(port: number, address: string, nowMs: number): boolean {
+    const { registry, config, stats } = this.deps;
+    if (registry.size >= config.maxClients) {
+      stats.drops.server_full++;
+      this.strangers.send(this.full, port, address, nowMs);
+      return true;
+    }
+    if (!this.perSource || (registry.fromAddress(address) < config.maxClientsPerIp && registry.fromNetwork(address) < config.maxClientsPerNet)) return false;
+    stats.drops.source_full++;
+    this.strangers.send(this.sourceFull, port, address, nowMs);
     return true;
   }
 
-  private refuseName(why: string, port: number, address: string): undefined {
+  private refuseName(why: string, port: number, address: string, nowMs: number): undefined {
     this.deps.stats.drops.name_refused++;
-    this.deps.fanOut.sendTo(encode(notice.nameRefused(why)), port, address);
+    this.strangers.send(encode(notice.nameRefused(why)), port, address, nowMs);
     return undefined;
   }
 
@@ -350,9 +397,5 @@ export class Chat {
 
   private tell(client: Client, text: string): void {
     this.deps.fanOut.sendTo(encode(text), client.port, client.address);
-  }
-
-  private announce(frame: Uint8Array): void {
-    this.lines.announce(frame);
   }
 }

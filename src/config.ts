@@ -51,6 +51,12 @@ export interface RelayConfig {
   readonly burst: number;
   /** Joins a second from one source IP (a per-source limit: off with rate limit 0). */
   readonly joinsPerIpPerSecond: number;
+  /** Join, leave, rename and timeout notices a second announced by name; the rest of each second's are summed up in one. */
+  readonly noticesPerSecond: number;
+  /** Registered clients from one IP address at most (a per-source limit). */
+  readonly maxClientsPerIp: number;
+  /** Registered clients from one /24 (IPv4) or /64 (IPv6) at most (a per-source limit). */
+  readonly maxClientsPerNet: number;
   /** Joins a second from everyone; 0 = no cap. */
   readonly joinsPerSecond: number;
   /** Datagrams a second from unregistered addresses of one /24 or /64 (per-source: off with rate limit 0). */
@@ -180,11 +186,38 @@ const relayFlags = {
     max: 1_000_000,
     help:
       "datagrams a second per client, on average; excess is dropped and the sender told to slow down. " +
-      "0 = no per-source limit at all (this one, --join-rate, --unknown-rate): for benchmarks and LAN stress tests",
+      "0 = no per-source limit at all (this one, --join-rate, --max-clients-per-ip/-net, --unknown-rate): for benchmarks and LAN stress tests",
   }),
   burst: integer({ flag: "burst", env: "RELAY_BURST", default: 30, min: 1, max: 1_000_000, help: "datagrams a client may send at once above the average" }),
-  // The load generator's 10 000 clients come from one address: 10 s of joins at 1000 a second.
-  joinsPerIpPerSecond: integer({ flag: "join-rate", env: "RELAY_JOIN_RATE", default: 1000, min: 1, max: 1_000_000, help: "joins a second per source IP" }),
+  // One host may fill its --max-clients-per-ip share in a second, not churn faster. (Load runs, 10 000
+  // clients from one address, lift every per-source limit with --rate-limit 0.)
+  joinsPerIpPerSecond: integer({ flag: "join-rate", env: "RELAY_JOIN_RATE", default: 64, min: 1, max: 1_000_000, help: "joins a second per source IP" }),
+  // Each notice goes to everyone: a storm of them costs events × clients. A lone join or leave is still named.
+  noticesPerSecond: integer({
+    flag: "notice-rate",
+    env: "RELAY_NOTICE_RATE",
+    default: 3,
+    min: 1,
+    max: 1_000_000,
+    help: "join, leave, rename and timeout notices a second announced by name; the rest of each second's are summed up in one notice (the joiner still hears its own)",
+  }),
+  // One host cannot fill the server; a LAN's /24 still holds a crowd. A /64 is usually one IPv6 host.
+  maxClientsPerIp: integer({
+    flag: "max-clients-per-ip",
+    env: "RELAY_MAX_CLIENTS_PER_IP",
+    default: 64,
+    min: 1,
+    max: 1_000_000,
+    help: "registered clients from one IP address at most; newcomers beyond are told so",
+  }),
+  maxClientsPerNet: integer({
+    flag: "max-clients-per-net",
+    env: "RELAY_MAX_CLIENTS_PER_NET",
+    default: 1024,
+    min: 1,
+    max: 1_000_000,
+    help: "registered clients from one /24 (IPv4) or /64 (IPv6) at most",
+  }),
   joinsPerSecond: integer({
     flag: "join-rate-total",
     env: "RELAY_JOIN_RATE_TOTAL",
@@ -288,7 +321,7 @@ export function verifies(mode: VerifyMode, host: string): boolean {
   return mode === VerifyMode.on || (mode === VerifyMode.auto && !isLoopback(host));
 }
 
-/** Whether per-source limits apply: `--rate-limit 0` lifts them all (the token bucket, joins per IP, unknown datagrams per prefix). */
+/** Whether per-source limits apply: `--rate-limit 0` lifts them all (the token bucket, joins and registered clients per IP and network, unknown datagrams per prefix). */
 export function perSourceLimits(config: Pick<RelayConfig, "rateLimitPerSecond">): boolean {
   return config.rateLimitPerSecond > 0;
 }

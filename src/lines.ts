@@ -91,7 +91,15 @@ export class Lines {
     if (this.mayBroadcast(nowMs)) this.send(client, frame);
   }
 
-  /** A notice for everyone (a join, leave, rename or timeout): never limited, heard by its subject too. */
+  /**
+   * Whether --max-fanout-rate has room for a notice to everyone now, charging it if so. Notices are fan-out
+   * too; the announcer holds back what does not fit and summarises it later, so nothing is counted dropped.
+   */
+  mayAnnounce(nowMs: number): boolean {
+    return this.budget === undefined || this.budget.take(this.registry.size, nowMs);
+  }
+
+  /** A notice for everyone (a join, leave, rename or timeout, charged by `mayAnnounce`), heard by its subject too. */
   announce(frame: Uint8Array): void {
     this.fanOut.broadcast(frame);
     if (this.sink !== undefined) this.sink.line(frame);

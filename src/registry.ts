@@ -1,6 +1,6 @@
 // The client registry: who is registered, looked up by source address, and the packet arrays fan-out sends over.
 
-import type { Bucket } from "./limits.ts";
+import { type Bucket, prefixKey } from "./limits.ts";
 import { nameKey } from "./protocol/names.ts";
 import { encodePrefix } from "./protocol/wire.ts";
 
@@ -16,6 +16,10 @@ export interface Client extends Bucket {
   slot: number;
   /** Last time (ms, monotonic) any datagram arrived from this client. */
   lastSeenMs: number;
+  /** The /24 (IPv4) or /64 (IPv6) the address is in, as `prefixKey` writes it: per-network counts. */
+  readonly net: string;
+  /** Rename pacing (GCRA): the earliest time the rename allowance is whole again. */
+  renameAtMs: number;
 }
 
 /** A packet array element: payload, port or address, as `socket.sendMany` takes them. */
@@ -44,6 +48,8 @@ export class Registry {
   private readonly byAddress = new Map<string, Map<number, Client>>();
   // nameKey(name) → client: names are unique ignoring case.
   private readonly byName = new Map<string, Client>();
+  // prefixKey(address) → clients registered from that network.
+  private readonly perNet = new Map<string, number>();
 
   /** `chunkClients`: recipients per `sendMany` call. */
   constructor(readonly chunkClients = CHUNK_CLIENTS) {}
@@ -57,6 +63,16 @@ export class Registry {
   lookup(address: string, port: number): Client | undefined {
     const ports = this.byAddress.get(address);
     return ports === undefined ? undefined : ports.get(port);
+  }
+
+  /** Clients registered from `address` (any port). Cold path: joins. */
+  fromAddress(address: string): number {
+    return this.byAddress.get(address)?.size ?? 0;
+  }
+
+  /** Clients registered from the /24 or /64 that `address` is in. Cold path: joins. */
+  fromNetwork(address: string): number {
+    return this.perNet.get(prefixKey(address)) ?? 0;
   }
 
   /** The client called `name`, ignoring case. Cold path: commands and joins. */
@@ -74,6 +90,8 @@ export class Registry {
       prefix: encodePrefix(name),
       slot: this.clients.length,
       lastSeenMs: nowMs,
+      net: prefixKey(address),
+      renameAtMs: nowMs,
       tokens: Number.POSITIVE_INFINITY,
       tokensAtMs: nowMs,
       slowNoticeMs: Number.NEGATIVE_INFINITY,
@@ -94,6 +112,7 @@ export class Registry {
     }
     ports.set(port, client);
     this.byName.set(nameKey(name), client);
+    this.perNet.set(client.net, (this.perNet.get(client.net) ?? 0) + 1);
     return client;
   }
 
@@ -115,6 +134,9 @@ export class Registry {
     ports.delete(client.port);
     if (ports.size === 0) this.byAddress.delete(client.address);
     this.byName.delete(nameKey(client.name));
+    const onNet = (this.perNet.get(client.net) ?? 1) - 1;
+    if (onNet === 0) this.perNet.delete(client.net);
+    else this.perNet.set(client.net, onNet);
     const last = this.clients.length - 1;
     const moved = this.clients[last]!;
     const at = client.slot;

@@ -196,6 +196,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     if (sweeper !== undefined) clearInterval(sweeper);
     if (failureLog !== undefined) clearInterval(failureLog);
     gate.close();
+    chat.close();
     socket.close();
   }
 
@@ -212,6 +213,8 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     sockopts,
     async shutdown(graceMs = 2000, announce = true) {
       if (closed) return;
+      // A summary of the last busy second still owed goes before the goodbye.
+      chat.flushNotices();
       if (announce) {
         const bye = encode(notice.shuttingDown);
         fanOut.broadcast(bye);

@@ -23,6 +23,14 @@ export class Drops {
   name_refused = 0;
   /** A new address while --max-clients were registered. */
   server_full = 0;
+  /** A new address whose IP or network already had --max-clients-per-ip / --max-clients-per-net registered. */
+  source_full = 0;
+  /** A datagram from an unregistered address that speaks as a server (`[SERVER]…`): another relay's notice, never answered. */
+  server_tag = 0;
+  /** A refusal or challenge not sent: that address had one less than a second ago. */
+  reply_limited = 0;
+  /** A /nick beyond the rename allowance (the client is told when to try again). */
+  rename_limited = 0;
   /** A registered client's datagram beyond its --rate-limit/--burst token bucket. */
   rate_limited = 0;
   /** A join beyond --join-rate (per source IP) or --join-rate-total. */

@@ -134,7 +134,7 @@ describe("names", () => {
     ["too long", "x".repeat(33), "[SERVER] Name refused: longer than 32 characters. Send another name."],
     ["control characters", "ev\x1bil", "[SERVER] Name refused: no control or invisible formatting characters. Send another name."],
     ["the separator", "a ~ b", '[SERVER] Name refused: it may not contain " ~ ". Send another name.'],
-    ["the server", "[SERVER] admin", "[SERVER] Name refused: it could pass for the server. Send another name."],
+    ["the server", "[Server] admin", "[SERVER] Name refused: it could pass for the server. Send another name."],
     ["server", "Server", "[SERVER] Name refused: it could pass for the server. Send another name."],
     ["taken, ignoring case", "P0", "[SERVER] Name refused: P0 is taken. Send another name."],
     ["a command", "/who", "[SERVER] Name refused: it may not start with /. Send another name."],

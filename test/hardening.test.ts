@@ -129,8 +129,10 @@ describe("address validation", () => {
     const again = await mallory.next();
     expect(again).toMatch(CHALLENGE);
     expect(challengeReply(again)).not.toBe(reply);
-    mallory.send("0000-0000 alice");
-    expect(await mallory.next()).toMatch(CHALLENGE);
+    // A second reply to mallory's address would wait a second (one reply a second per source): a fresh port.
+    const eve = await r.stranger();
+    eve.send("0000-0000 alice");
+    expect(await eve.next()).toMatch(CHALLENGE);
     expect(r.registry.size).toBe(0);
     expect(r.stats.drops.bad_code).toBe(2);
   });
@@ -140,7 +142,7 @@ describe("address validation", () => {
     const a = await r.stranger();
     a.send("alice");
     const reply = challengeReply(await a.next())!;
-    await Bun.sleep(350);
+    await Bun.sleep(1100); // dead after 200-300 ms; and one reply a second per source
     a.send(reply);
     expect(await a.next()).toMatch(CHALLENGE);
     expect(r.registry.size).toBe(0);
@@ -149,7 +151,7 @@ describe("address validation", () => {
   test("a refused name is refused before any code is issued", async () => {
     await using r = await startTestRelay({ verifyAddress: "on" });
     const a = await r.stranger();
-    a.send("[SERVER] x");
+    a.send("Server");
     expect(await a.next()).toStartWith("[SERVER] Name refused: it could pass for the server.");
     expect(r.stats.challenges).toBe(0);
   });
@@ -160,6 +162,7 @@ describe("address validation", () => {
     a.send("alice");
     a.send(challengeReply(await a.next())!);
     await a.until((l) => l.startsWith("[SERVER] You timed out"), 3000);
+    await Bun.sleep(1000); // one reply a second per source: the first challenge was less than a second ago
     a.send("I am back");
     const challenge = await a.next();
     expect(challenge).toMatch(CHALLENGE);
@@ -190,6 +193,7 @@ describe("fan-out cap", () => {
   test("lines beyond --max-fanout-rate deliveries a second are dropped and counted", async () => {
     await using r = await startTestRelay({ maxFanoutPerSecond: 10, rateLimitPerSecond: 0 });
     const [a, b] = await r.join(5);
+    await Bun.sleep(1600); // the join notices (15 deliveries) were charged to the same budget: let it refill
     for (let i = 0; i < 10; i++) a!.send(`l${i}`);
     const got = await b!.quiet(200);
     // 10 tokens: 5, 5, then in debt. A tick's refill may let one more through.

@@ -58,17 +58,34 @@ test("/quit while timed out just forgets the name", async () => {
   expect(await quiet!.next()).toBe("[SERVER] newname has joined the chat.");
 });
 
-test("a mass timeout names the first 16 and summarises the rest", async () => {
-  await using r = await relay({ idleTimeoutMs: 60_000 }); // the timer stays out of it: the test sweeps by hand
+test("a mass timeout names the first --notice-rate and summarises the rest in one notice", async () => {
+  // The timer stays out of it (the test sweeps by hand); joins are named too, so every peer hears every join.
+  await using r = await relay({ idleTimeoutMs: 60_000 });
   const ps = await r.join(21);
   const survivor = ps[20]!;
+  await using quiet = await startTestRelay({ idleTimeoutMs: 60_000, noticesPerSecond: 3 });
+  const [watcher] = await quiet.join(1, "w");
+  // 20 more on the relay with the default rate: w0's join and the first two are named, the rest summed up once.
+  const others: Peer[] = [];
+  for (let i = 0; i < 20; i++) {
+    const p = await quiet.stranger();
+    p.send(`q${i}`);
+    await p.until((l) => l === `[SERVER] q${i} has joined the chat.`);
+    others.push(p);
+  }
+  expect(await watcher!.until((l) => l.includes("more have joined the chat"), 3000)).toMatch(/^\[SERVER\] 18 more have joined the chat: q2, q3, .*, q19\.$/);
+  await Bun.sleep(1100); // that window is over
+  for (const c of quiet.registry.all()) if (c.name !== "w0") c.lastSeenMs -= 120_000;
+  quiet.chat.sweep(performance.now());
+  const got = await watcher!.collect(4, 3000);
+  expect(got.filter((l) => /^\[SERVER\] q\d+ timed out\.$/.test(l))).toHaveLength(3);
+  expect(got[3]).toMatch(/^\[SERVER\] 17 more clients timed out: (q\d+, ){16}q\d+\.$/);
+  expect(quiet.registry.size).toBe(1);
+  expect(quiet.chat.rememberedCount).toBe(20);
+  // With every notice named (the other relay), each timeout is its own line.
   for (const c of r.registry.all()) if (c.port !== survivor.port) c.lastSeenMs -= 120_000;
   r.chat.sweep(performance.now());
-  const got = await survivor.collect(17, 2000);
-  expect(got.filter((l) => /^\[SERVER\] p\d+ timed out\.$/.test(l)).length).toBe(16);
-  expect(got).toContain("[SERVER] 4 more clients timed out.");
-  expect(r.registry.size).toBe(1);
-  expect(r.chat.rememberedCount).toBe(20);
+  expect((await survivor.collect(20, 2000)).filter((l) => /^\[SERVER\] p\d+ timed out\.$/.test(l))).toHaveLength(20);
 });
 
 test("--idle-timeout 0 never times anyone out", async () => {

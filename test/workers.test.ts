@@ -5,13 +5,14 @@ import { defaults, type RelayConfig } from "../src/config.ts";
 import type { WorkerReport } from "../src/scale/worker-messages.ts";
 import { startWorkers, type WorkerGroup } from "../src/scale/workers.ts";
 import { type Peer, type PeerOwner, withPeers } from "./support/peer.ts";
+import { EVERY_NOTICE } from "./support/relays.ts";
 import { spawnServer } from "./support/server-process.ts";
 
 type TestGroup = WorkerGroup & PeerOwner & AsyncDisposable;
 
 /** Two workers for one test: `await using g = await group()` closes the peers opened through it, then shuts it down. */
 async function group(overrides: Partial<RelayConfig> = {}): Promise<TestGroup> {
-  const g = await startWorkers({ ...defaults, port: 0, quiet: true, workers: 2, ...overrides });
+  const g = await startWorkers({ ...defaults, port: 0, quiet: true, workers: 2, ...EVERY_NOTICE, ...overrides });
   return withPeers(g, g.host, () => g.shutdown(200));
 }
 

@@ -3,7 +3,6 @@
 import { isUtf8 } from "node:buffer";
 import type { Admission, AdmissionFactory, AdmissionParts } from "../admission.ts";
 import type { Chat } from "../chat.ts";
-import type { FanOut } from "../fanout.ts";
 import { formatAnswer, mayBeAnswer, parseAnswer } from "../protocol/answer.ts";
 import { lineEnd } from "../protocol/text.ts";
 import { encode, notice } from "../protocol/wire.ts";
@@ -19,12 +18,10 @@ export class AddressValidation implements Admission {
   private readonly rotation: ReturnType<typeof setInterval>;
   private readonly decoder = new TextDecoder();
   private readonly chat: Chat;
-  private readonly fanOut: FanOut;
   private readonly stats: RelayStats;
 
-  constructor({ config, chat, fanOut, stats }: AdmissionParts) {
+  constructor({ config, chat, stats }: AdmissionParts) {
     this.chat = chat;
-    this.fanOut = fanOut;
     this.stats = stats;
     const verifier = this.verifier;
     this.rotation = setInterval(() => verifier.rotate(), config.verifyWindowMs);
@@ -43,14 +40,14 @@ export class AddressValidation implements Admission {
         }
         // Wrong or expired: a fresh code for the same name, so a person who was slow just answers again.
         this.stats.drops.bad_code++;
-        name = this.chat.screenText(answer.name, port, address);
+        name = this.chat.screenText(answer.name, port, address, nowMs);
         if (name === undefined) return;
       }
     }
-    name ??= this.chat.rememberedName(address, port, nowMs) ?? this.chat.screenName(payload, port, address, truncated);
+    name ??= this.chat.rememberedName(address, port, nowMs) ?? this.chat.screenName(payload, port, address, truncated, nowMs);
     if (name === undefined) return;
-    this.stats.challenges++;
-    this.fanOut.sendTo(encode(notice.challenge(formatAnswer(this.verifier.code(address, port, name), name))), port, address);
+    const challenge = encode(notice.challenge(formatAnswer(this.verifier.code(address, port, name), name)));
+    if (this.chat.replyToStranger(challenge, port, address, nowMs)) this.stats.challenges++;
   }
 
   /** Stops rotating the secret. */

@@ -62,6 +62,10 @@ export const notice = {
   nameRefused: (why: string) => `${SERVER_TAG} Name refused: ${why}. Send another name.`,
   nickRefused: (why: string) => `${SERVER_TAG} Name refused: ${why}.`,
   moreTimedOut: (count: number) => `${SERVER_TAG} ${count} more clients timed out.`,
+  /** The end of a /who list cut at WHO_MAX_NAMES: how many more are online. */
+  whoMore: (more: number) => `${SERVER_TAG} ...and ${more} more.`,
+  /** A new address beyond --max-clients-per-ip or --max-clients-per-net. */
+  sourceFull: `${SERVER_TAG} Too many clients from your address or network.`,
   /** Address validation: `reply` is the exact text to send back (`CODE NAME`, see answer.ts). */
   challenge: (reply: string) => `${SERVER_TAG} Reply with ${reply} to join.`,
   slowDown: `${SERVER_TAG} Slow down.`,
@@ -77,7 +81,41 @@ export const nameRefusal = {
   private: 'it may not end with "(private)"',
   taken: (name: string) => `${name} is taken`,
   invalidUtf8: "not valid UTF-8",
+  tooOften: (seconds: number) => `you renamed too often; try again in ${seconds} s`,
 } as const;
+
+/** Membership events of one busy window, counted (src/announcer.ts). */
+export interface EventCounts {
+  joined: number;
+  left: number;
+  renamed: number;
+  timedOut: number;
+}
+
+/** The names behind `EventCounts` (a rename as `old → new`), or undefined when they are not to be listed. */
+export type EventNames = { readonly [K in keyof EventCounts]: readonly string[] };
+
+const summaryWords: { readonly [K in keyof EventCounts]: { readonly alone: string; readonly mixed: string } } = {
+  joined: { alone: "more have joined the chat", mixed: "joined" },
+  left: { alone: "more have left the chat", mixed: "left" },
+  renamed: { alone: "more have changed their names", mixed: "renamed" },
+  timedOut: { alone: "more clients timed out", mixed: "timed out" },
+};
+
+/**
+ * One notice for many membership events: `[SERVER] 12 more have left the chat.` for one kind,
+ * `[SERVER] 37 joined, 12 left.` for several; with `names`, each count is followed by its names
+ * (`[SERVER] 2 more have left the chat: ann, bob.`, `[SERVER] 2 joined (ann, bob), 1 left (cy).`).
+ */
+export function eventSummary(counts: EventCounts, names?: EventNames): string {
+  const kinds = (Object.keys(summaryWords) as (keyof EventCounts)[]).filter((k) => counts[k] > 0);
+  if (kinds.length === 1) {
+    const k = kinds[0]!;
+    return `${SERVER_TAG} ${counts[k]} ${summaryWords[k].alone}${names === undefined ? "" : `: ${names[k].join(", ")}`}.`;
+  }
+  const parts = kinds.map((k) => `${counts[k]} ${summaryWords[k].mixed}${names === undefined ? "" : ` (${names[k].join(", ")})`}`);
+  return `${SERVER_TAG} ${parts.join(", ")}.`;
+}
 
 /**
  * The longest notice that carries names, in bytes, for names of up to `maxNameChars` characters.
