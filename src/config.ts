@@ -23,6 +23,8 @@ export interface RelayConfig {
   readonly quiet: boolean;
   /** Datagrams held for a full socket buffer before further ones are dropped and counted. */
   readonly sendQueuePackets: number;
+  /** Bytes those datagrams may hold (frame copies and bookkeeping), 0 = no byte cap; notices to one client give way first. */
+  readonly sendQueueBytes: number;
   /** Recipients per `sendMany` call: fewer reach the first recipients sooner, more carry more (README, Performance). */
   readonly sendBatchClients: number;
   /** Kernel receive buffer to ask for (0 = OS default): absorbs bursts, such as join storms. */
@@ -112,6 +114,16 @@ const relayFlags = {
     min: 0,
     max: 1 << 24,
     help: "datagrams held while the socket buffer is full",
+  }),
+  // 64 MiB: ~30 000 queued 2 KB frames, at most half of them notices and /msg lines to one client each.
+  sendQueueBytes: integer({
+    flag: "send-queue-bytes",
+    env: "RELAY_SEND_QUEUE_BYTES",
+    arg: "BYTES",
+    default: 64 << 20,
+    min: 0,
+    max: 2 ** 34,
+    help: "bytes those datagrams may hold, 0 = no byte cap; single-recipient notices give way first",
   }),
   sendBatchClients: integer({
     flag: "send-batch",

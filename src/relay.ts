@@ -136,7 +136,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     throw new BindError(`cannot listen on ${formatEndpoint(config.host, config.port)}: ${reason}`);
   }
   const sockopts = setUpSocket(socket, config.recvBufferBytes, config.sendBufferBytes);
-  const fanOut = new FanOut(socket, registry, stats, maxDatagram, config.sendQueuePackets);
+  const fanOut = new FanOut(socket, registry, stats, maxDatagram, config.sendQueuePackets, config.sendQueueBytes);
   fan = fanOut;
 
   const joins = new WindowCounter(perSource ? config.joinsPerIpPerSecond : 0, config.joinsPerSecond);

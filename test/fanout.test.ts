@@ -2,7 +2,7 @@
 // The same behaviours run on real sockets in relay.test.ts and backpressure.test.ts; here every outcome is reachable without root.
 
 import { describe, expect, test } from "bun:test";
-import { type BatchSender, FanOut, MAX_ERRORS_AT_HEAD, MIN_WINDOW_PACKETS } from "../src/fanout.ts";
+import { type BatchSender, entryBytes, FanOut, MAX_ERRORS_AT_HEAD, MIN_WINDOW_PACKETS, PER_DESTINATION_BACKLOG_BYTES } from "../src/fanout.ts";
 import { encodePrefix } from "../src/protocol/wire.ts";
 import { type PacketSlot, Registry } from "../src/registry.ts";
 import { RelayStats } from "../src/stats.ts";
@@ -72,12 +72,15 @@ interface Rig {
   line(text: string): void;
 }
 
-function rig(clients: number, options: { sendBatch?: number; maxBacklog?: number; rule?: (call: readonly Triple[]) => Step } = {}): Rig {
+function rig(
+  clients: number,
+  options: { sendBatch?: number; maxBacklog?: number; maxBacklogBytes?: number; rule?: (call: readonly Triple[]) => Step } = {},
+): Rig {
   const registry = new Registry(options.sendBatch ?? 1024);
   for (let i = 0; i < clients; i++) registry.add(`c${i}`, ADDRESS, FIRST_PORT + i, 0);
   const sender = new ScriptedSender(options.rule);
   const stats = new RelayStats();
-  const fan = new FanOut(sender, registry, stats, 2048, options.maxBacklog ?? 1 << 16);
+  const fan = new FanOut(sender, registry, stats, 2048, options.maxBacklog ?? 1 << 16, options.maxBacklogBytes ?? 0);
   const prefix = encodePrefix("alice");
   const utf8 = new TextEncoder();
   return { fan, sender, stats, registry, line: (text) => fan.broadcast(fan.frame(prefix, utf8.encode(text))) };
@@ -365,5 +368,161 @@ describe("FanOut: backpressure", () => {
     expect(got.get(FIRST_PORT)).toEqual(["alice ~ one", "alice ~ three"]);
     expect(got.get(FIRST_PORT + 4)).toEqual(["alice ~ three"]);
     expect(r.stats.deliveries + r.stats.drops.shutdown).toBe(10 + 5);
+  });
+});
+
+describe("FanOut: the backlog's bytes (--send-queue-bytes)", () => {
+  const utf8 = new TextEncoder();
+  /** A frame of exactly `bytes` bytes, tagged so a recipient's texts show which arrived. */
+  const sized = (tag: string, bytes: number) => utf8.encode(`${tag} `.padEnd(bytes, "x"));
+  /** What `alice ~ ${text}` costs queued for `recipients`. */
+  const lineBytes = (text: string, recipients: number) => entryBytes(`alice ~ ${text}`.length, recipients);
+
+  test("entries are counted as frame + recipients + overhead, and the count returns to 0 after a drain", () => {
+    const r = rig(5, { maxBacklogBytes: 1 << 20 });
+    r.sender.script(2, 0);
+    r.line("one"); // 3 of 5 left
+    r.fan.sendTo(sized("psst", 100), FIRST_PORT, ADDRESS);
+    expect(r.fan.backlogByteSize).toBe(lineBytes("one", 3) + entryBytes(100, 1));
+    r.sender.script(2, 0);
+    r.fan.drain(); // part of the first entry: it still holds its frame and array, so its bytes stay
+    expect(r.fan.backlogSize).toBe(2);
+    expect(r.fan.backlogByteSize).toBe(lineBytes("one", 3) + entryBytes(100, 1));
+    r.fan.drain();
+    expect(r.fan.backlogSize).toBe(0);
+    expect(r.fan.backlogByteSize).toBe(0);
+    expect(counters(r.stats)).toEqual({ ...quiet, backpressureEvents: 1 });
+  });
+
+  test("a broadcast that would cross the byte cap is dropped whole as queue_overflow; what fits goes, in order", () => {
+    const one = lineBytes("one", 4);
+    const r = rig(4, { maxBacklogBytes: 2 * one + 10 });
+    r.sender.script(0);
+    r.line("one");
+    r.line("two");
+    r.line("three"); // a third entry of the same size would not fit
+    expect(r.fan.backlogSize).toBe(8);
+    expect(r.fan.backlogByteSize).toBe(one + lineBytes("two", 4));
+    expect(counters(r.stats)).toEqual({ ...quiet, backpressureEvents: 1, queue_overflow: 4 });
+    r.fan.drain();
+    r.line("four");
+    everyoneGot(r, 4, ["one", "two", "four"]);
+    expect(r.stats.deliveries + r.stats.drops.queue_overflow).toBe(16);
+    expect(r.fan.backlogByteSize).toBe(0);
+  });
+
+  test("the datagram cap still holds beside the byte cap", () => {
+    const r = rig(4, { maxBacklog: 6, maxBacklogBytes: 1 << 20 });
+    r.sender.script(0);
+    r.line("one");
+    r.line("two");
+    expect(r.fan.backlogSize).toBe(4);
+    expect(r.stats.drops.queue_overflow).toBe(4);
+  });
+
+  test("one destination holds at most PER_DESTINATION_BACKLOG_BYTES of single-recipient entries; others still queue", () => {
+    const r = rig(1, { maxBacklogBytes: 1 << 30 });
+    const frameBytes = 1990;
+    const fits = Math.floor(PER_DESTINATION_BACKLOG_BYTES / entryBytes(frameBytes, 1));
+    r.sender.script(0);
+    for (let i = 0; i < fits + 5; i++) r.fan.sendTo(sized(`m${i}`, frameBytes), FIRST_PORT + 1, ADDRESS);
+    expect(r.fan.backlogSize).toBe(fits);
+    expect(r.stats.drops.queue_overflow).toBe(5);
+    // Another destination, and a broadcast to the same one, are not held back by it.
+    r.fan.sendTo(sized("other", frameBytes), FIRST_PORT + 2, ADDRESS);
+    r.line("all");
+    expect(r.fan.backlogSize).toBe(fits + 2);
+    expect(r.stats.drops.queue_overflow).toBe(5);
+    r.fan.drain();
+    expect(r.fan.backlogByteSize).toBe(0);
+    const got = byRecipient(r.sender.out);
+    expect(got.get(FIRST_PORT + 1)).toEqual(Array.from({ length: fits }, (_, i) => sized(`m${i}`, frameBytes)).map((f) => new TextDecoder().decode(f)));
+    expect(got.get(FIRST_PORT + 2)).toHaveLength(1);
+    // Drained, the destination has its whole allowance again.
+    r.sender.script(0);
+    for (let i = 0; i < fits; i++) r.fan.sendTo(sized(`n${i}`, frameBytes), FIRST_PORT + 1, ADDRESS);
+    expect(r.stats.drops.queue_overflow).toBe(5);
+  });
+
+  test("a destination with nothing queued may always queue one datagram, even one larger than its allowance", () => {
+    const r = rig(0, { maxBacklogBytes: 1 << 30 });
+    r.sender.script(0);
+    r.fan.sendTo(new Uint8Array(PER_DESTINATION_BACKLOG_BYTES), FIRST_PORT, ADDRESS);
+    r.fan.sendTo(new Uint8Array(1), FIRST_PORT, ADDRESS);
+    expect(r.fan.backlogSize).toBe(1);
+    expect(r.stats.drops.queue_overflow).toBe(1);
+  });
+
+  test("over half the byte cap, single-recipient entries are dropped first; broadcasts queue up to the cap", () => {
+    const cap = 64 * 1024;
+    const r = rig(10, { maxBacklogBytes: cap });
+    r.sender.script(0);
+    let lines = 0;
+    // Broadcasts past half the cap.
+    while (r.fan.backlogByteSize <= cap / 2) r.line(`b${lines++} ${"y".repeat(1000)}`);
+    const before = r.fan.backlogSize;
+    r.fan.sendTo(sized("note", 50), FIRST_PORT, ADDRESS);
+    expect(r.fan.backlogSize).toBe(before);
+    expect(r.stats.drops.queue_overflow).toBe(1);
+    // Broadcasts still queue until the cap itself.
+    const each = lineBytes(`b0 ${"y".repeat(1000)}`, 10);
+    while (r.fan.backlogByteSize + each <= cap) r.line(`b${lines++} ${"y".repeat(1000)}`);
+    expect(r.stats.drops.queue_overflow).toBe(1);
+    r.line(`b${lines} ${"y".repeat(1000)}`);
+    expect(r.stats.drops.queue_overflow).toBe(11);
+    expect(r.fan.backlogByteSize).toBeLessThanOrEqual(cap);
+    // Once drained below half, notices queue again.
+    r.fan.drain();
+    r.sender.script(0);
+    r.fan.sendTo(sized("note", 50), FIRST_PORT, ADDRESS);
+    expect(r.fan.backlogSize).toBe(1);
+    expect(r.stats.drops.queue_overflow).toBe(11);
+  });
+
+  test("below half the cap a notice queues, even when it takes the backlog past half", () => {
+    const r = rig(0, { maxBacklogBytes: 4 * entryBytes(1000, 1) });
+    r.sender.script(0);
+    r.fan.sendTo(sized("a", 1000), FIRST_PORT, ADDRESS);
+    r.fan.sendTo(sized("b", 1000), FIRST_PORT + 1, ADDRESS); // at half
+    r.fan.sendTo(sized("c", 1000), FIRST_PORT + 2, ADDRESS); // still not over half before it: queued
+    r.fan.sendTo(sized("d", 1000), FIRST_PORT + 3, ADDRESS); // over half: dropped
+    expect(r.fan.backlogSize).toBe(3);
+    expect(r.stats.drops.queue_overflow).toBe(1);
+  });
+
+  test("abandonBacklog returns the byte counts to 0, per destination too", () => {
+    const r = rig(3, { maxBacklogBytes: 1 << 20 });
+    r.sender.script(0);
+    r.line("one");
+    const fits = Math.floor(PER_DESTINATION_BACKLOG_BYTES / entryBytes(1990, 1));
+    for (let i = 0; i < fits; i++) r.fan.sendTo(sized(`m${i}`, 1990), FIRST_PORT, ADDRESS);
+    expect(r.stats.drops.queue_overflow).toBe(0);
+    r.fan.abandonBacklog();
+    expect(r.fan.backlogByteSize).toBe(0);
+    expect(r.stats.drops.shutdown).toBe(3 + fits);
+    // The destination's allowance is whole again.
+    r.sender.script(0);
+    for (let i = 0; i < fits; i++) r.fan.sendTo(sized(`n${i}`, 1990), FIRST_PORT, ADDRESS);
+    expect(r.fan.backlogSize).toBe(fits);
+    expect(r.stats.drops.queue_overflow).toBe(0);
+  });
+
+  test("an entry dropped as unsendable while draining gives its bytes back", () => {
+    const r = rig(0, { maxBacklogBytes: 1 << 20 });
+    r.sender.script(0, ...Array<Step>(MAX_ERRORS_AT_HEAD).fill("throw"));
+    r.fan.sendTo(sized("gone", 100), FIRST_PORT, ADDRESS);
+    expect(r.fan.backlogByteSize).toBe(entryBytes(100, 1));
+    r.fan.drain();
+    expect(r.fan.backlogSize).toBe(0);
+    expect(r.fan.backlogByteSize).toBe(0);
+    expect(r.stats.drops.unsendable).toBe(1);
+  });
+
+  test("0 means no byte cap: only datagrams are counted against the queue, as before", () => {
+    const r = rig(0, { maxBacklog: 100, maxBacklogBytes: 0 });
+    r.sender.script(0);
+    for (let i = 0; i < 100; i++) r.fan.sendTo(sized(`m${i}`, 2000), FIRST_PORT, ADDRESS);
+    expect(r.fan.backlogSize).toBe(100);
+    expect(r.stats.drops.queue_overflow).toBe(0);
   });
 });
