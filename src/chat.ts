@@ -7,7 +7,7 @@ import type { WindowCounter } from "./limits.ts";
 import { type Lines, REFUSED } from "./lines.ts";
 import type { Membership } from "./membership.ts";
 import { type Command, CommandKind, parseCommand, splitRecipient } from "./protocol/commands.ts";
-import { cleanName, NameProblem, nameKey, nameProblem, refusalText } from "./protocol/names.ts";
+import { cleanName, NameProblem, nameOrder, nameProblem, refusalText } from "./protocol/names.ts";
 import { lineEnd } from "./protocol/text.ts";
 import { COMMAND_BYTE, commandSyntax, encode, encodeJoin, nameRefusal, notice } from "./protocol/wire.ts";
 import type { Client, Registry } from "./registry.ts";
@@ -208,7 +208,7 @@ export class Chat {
     const { registry, config } = this.deps;
     const everyone = registry.all().map((c) => c.name);
     if (this.deps.membership !== undefined) everyone.push(...this.deps.membership.namesElsewhere());
-    const sorted = everyone.map((name) => ({ name, key: nameKey(name), bytes: Buffer.byteLength(name) }));
+    const sorted = everyone.map((name) => ({ name, key: nameOrder(name), bytes: Buffer.byteLength(name) }));
     sorted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const count = sorted.length;
     const separatorBytes = WHO_SEPARATOR.length;
