@@ -1,7 +1,7 @@
 // Text rules for chat lines, as byte scans: where a line ends, whether it is blank, whether it holds control characters
 // or bidi controls, and whether it could read as a server notice.
 
-import { isServerTagKey, nameKey } from "./names.ts";
+import { nameKey } from "./names.ts";
 
 /** What `checkText` found. Codes, not exceptions: the relay counts each and moves on. */
 export const TextCheck = {
@@ -55,17 +55,45 @@ export function lineEnd(bytes: Uint8Array): number {
  * A word start (the first character, or one after white space) is looked at more closely only when it could
  * open a server tag: for ASCII, a bracket followed by "s" or "S". The caller checks UTF-8 validity separately.
  */
-// hot path: one pass over the line; ASCII bytes take the first branch and never leave it; nothing is allocated
-// unless a word starts with a character that could open a server tag
+// hot path: one pass over the line; an all-ASCII line never leaves this small loop, and allocates nothing unless
+// a word starts with a bracket followed by "s"
 export function checkText(bytes: Uint8Array, end: number): TextCheck {
   let blank = true;
   // At the start or just after white space: where a wrapped line could begin.
   let wordStart = true;
-  // A U+2028/U+2029 while the line was still blank: harmless if it stays blank (ignored), refused otherwise.
-  let lineBreak = false;
   // A look-alike server tag was seen: reported at the end, so that a control character after it still wins.
   let tag = false;
   for (let i = 0; i < end; i++) {
+    const b = bytes[i]!;
+    if (b >= 0x80) return checkFrom(bytes, i, end, blank, wordStart, tag);
+    if (b <= SPACE) {
+      if (b < SPACE && b !== TAB) return TextCheck.control;
+      wordStart = true;
+      continue;
+    }
+    if (b === DEL) return TextCheck.control;
+    if (wordStart) {
+      wordStart = false;
+      blank = false;
+      if (ASCII_BRACKET[b] === 1 && asciiTagAt(bytes, i, end)) tag = true;
+    }
+  }
+  return blank ? TextCheck.blank : tag ? TextCheck.server : TextCheck.ok;
+}
+
+// A bracket followed by "s", "S" or a non-ASCII character: worth keying the word.
+function asciiTagAt(bytes: Uint8Array, i: number, end: number): boolean {
+  if (i + 1 >= end) return false;
+  const next = bytes[i + 1]!;
+  return (next >= 0x80 || (next | 0x20) === S_LOWER) && serverTagAt(bytes, i, end);
+}
+
+// The rest of `checkText` from the first non-ASCII byte at `from`: the same rules, plus Unicode white space,
+// C1, bidi controls and line separators, and non-ASCII word starts.
+function checkFrom(bytes: Uint8Array, from: number, end: number, blank: boolean, wordStart: boolean, tag: boolean): TextCheck {
+  // A U+2028/U+2029 while the line was still blank: harmless if it stays blank (ignored), refused otherwise.
+  let lineBreak = false;
+  for (let i = from; i < end; i++) {
     const b = bytes[i]!;
     if (b < 0x80) {
       if (b <= SPACE) {
@@ -80,9 +108,7 @@ export function checkText(bytes: Uint8Array, end: number): TextCheck {
           if (lineBreak) return TextCheck.invisible;
           blank = false;
         }
-        if (ASCII_BRACKET[b] === 1 && i + 1 < end && (bytes[i + 1]! >= 0x80 || (bytes[i + 1]! | 0x20) === S_LOWER) && serverTagAt(bytes, i, end)) {
-          tag = true;
-        }
+        if (!tag && ASCII_BRACKET[b] === 1 && asciiTagAt(bytes, i, end)) tag = true;
       }
       continue;
     }
@@ -108,7 +134,7 @@ export function checkText(bytes: Uint8Array, end: number): TextCheck {
         if (lineBreak) return TextCheck.invisible;
         blank = false;
       }
-      if (!tag && serverTagAt(bytes, i, end)) tag = true;
+      if (!tag && NEVER_OPENS_TAG[b] === 0 && serverTagAt(bytes, i, end)) tag = true;
     }
     // U+200B ZERO WIDTH SPACE (0xE2 0x80 0x8B) is not white space, but a line may wrap after it.
     if (b === 0xe2 && i + 2 < end && bytes[i + 1] === 0x80 && bytes[i + 2] === 0x8b) wordStart = true;
@@ -139,9 +165,21 @@ function isBidiControl(bytes: Uint8Array, i: number, end: number): boolean {
 const S_LOWER = 0x73;
 /** A server tag's key is a bracket, "server", then no letter or digit: its length, and the longest look needed. */
 const TAG_KEY_CHARS = 8;
-/** Bytes whose key is an opening bracket: "(", "[", "{" and "<". Built from nameKey so the two agree. */
+/**
+ * The ASCII characters whose key is an opening bracket, so that they may open a server tag. Written out rather
+ * than derived at start-up (which would build the confusables map on import); a test derives it from nameKey.
+ */
+export const ASCII_TAG_OPENERS = "(<[{";
+/**
+ * UTF-8 lead bytes of blocks where no character can open a server tag (none keys to a bracket or to nothing):
+ * 0xC3–0xC9 (U+00C0–U+027F, Latin letters), 0xCE–0xD4 (U+0380–U+053F, Greek, Cyrillic), 0xE4–0xED
+ * (U+4000–U+D7FF, CJK ideographs, Yi, Hangul syllables). A word starting there costs one lookup. A test
+ * checks every code point of these blocks against nameKey.
+ */
+export const NEVER_OPENS_TAG = new Uint8Array(0x100);
+for (const [from, to] of [[0xc3, 0xc9], [0xce, 0xd4], [0xe4, 0xed]] as const) NEVER_OPENS_TAG.fill(1, from, to + 1);
 const ASCII_BRACKET = new Uint8Array(0x80);
-for (let c = 0x21; c < 0x7f; c++) if (isServerTagKey(`${nameKey(String.fromCharCode(c))}server`)) ASCII_BRACKET[c] = 1;
+for (const c of ASCII_TAG_OPENERS) ASCII_BRACKET[c.charCodeAt(0)] = 1;
 
 /**
  * Whether the word starting at byte `i` reads as the server's tag: the keys (nameKey) of its characters,
