@@ -1,8 +1,9 @@
-// Group 4a: what each inbound datagram costs before fan-out — Bun's receive path, the registry lookup, the UTF-8 check.
+// Group 4a: what each inbound datagram costs before fan-out — Bun's receive path, the registry lookup, the text and UTF-8 checks.
 
 import { isUtf8 } from "node:buffer";
 import dgram from "node:dgram";
 import { bench, do_not_optimize, group, summary } from "mitata";
+import { checkText } from "../src/protocol/text.ts";
 import { type Client, Registry } from "../src/registry.ts";
 import { type BenchGroup, type BenchState, sweep } from "./suite.ts";
 
@@ -83,7 +84,7 @@ async function receiveBench(k: number, receiver: "bun" | "node"): Promise<() => 
 
 export const inboundGroup: BenchGroup = {
   name: "inbound",
-  title: "Per inbound datagram: Bun's receive callback, registry lookup, UTF-8 check",
+  title: "Per inbound datagram: Bun's receive callback, registry lookup, text and UTF-8 checks",
   per: { arg: "k", label: "per datagram" },
   register(quick) {
     const ks = sweep(quick, [1, 8, 64], [1, 64]);
@@ -134,6 +135,15 @@ export const inboundGroup: BenchGroup = {
         })
           .args("n", ns)
           .gc(quick ? "once" : "inner");
+      });
+    });
+
+    group("inbound: the text rules' byte scan (control, bidi, blank, server look-alike)", () => {
+      summary(() => {
+        bench("checkText ($size)", function* (state: BenchState) {
+          const payload = texts[state.get("size") as string]!;
+          yield { [0]: () => payload, bench: (p: Uint8Array) => do_not_optimize(checkText(p, p.length)) };
+        }).args("size", Object.keys(texts));
       });
     });
 

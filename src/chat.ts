@@ -8,7 +8,7 @@ import type { WindowCounter } from "./limits.ts";
 import { type Lines, REFUSED } from "./lines.ts";
 import type { Membership } from "./membership.ts";
 import { type Command, CommandKind, parseCommand, splitRecipient } from "./protocol/commands.ts";
-import { cleanName, NameProblem, nameKey, nameProblem, refusalText } from "./protocol/names.ts";
+import { cleanName, NameProblem, nameOrder, nameProblem, refusalText } from "./protocol/names.ts";
 import { lineEnd } from "./protocol/text.ts";
 import { COMMAND_BYTE, commandSyntax, encode, encodeJoin, nameRefusal, notice } from "./protocol/wire.ts";
 import type { Client, Registry } from "./registry.ts";
@@ -249,7 +249,7 @@ export class Chat {
     const shown: string[] = [];
     for (let i = 0; i < everyone.length && shown.length < WHO_MAX_NAMES; i++) shown.push(everyone[i]!.name);
     for (let i = 0; i < elsewhere.length && shown.length < WHO_MAX_NAMES; i++) shown.push(elsewhere[i]!);
-    const sorted = shown.map((name) => ({ name, key: nameKey(name), bytes: Buffer.byteLength(name) }));
+    const sorted = shown.map((name) => ({ name, key: nameOrder(name), bytes: Buffer.byteLength(name) }));
     sorted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const separatorBytes = WHO_SEPARATOR.length;
     // As many names as fit in each datagram; a continuation's header is longer than the first one's.

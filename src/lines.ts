@@ -24,6 +24,7 @@ export class Lines {
   private readonly budget: DeliveryBudget | undefined;
   private readonly controlNotice = encode(notice.controlChars);
   private readonly utf8Notice = encode(notice.invalidUtf8);
+  private readonly serverNotice = encode(notice.serverLookalike);
 
   constructor(
     config: RelayConfig,
@@ -58,11 +59,12 @@ export class Lines {
       return REFUSED;
     }
     const text = checkText(payload, end);
-    if (text !== TextCheck.ok) {
+    // A command is not shown as typed: /nick has its own server rule, and "//[SERVER]" comes back here as a line.
+    if (text !== TextCheck.ok && (text !== TextCheck.server || overheadBytes > 0)) {
       if (text === TextCheck.blank) stats.drops.empty++;
       else {
-        stats.drops.control_chars++;
-        this.fanOut.sendTo(this.controlNotice, client.port, client.address);
+        stats.drops.control_chars++; // bidi controls and server look-alikes too
+        this.fanOut.sendTo(text === TextCheck.server ? this.serverNotice : this.controlNotice, client.port, client.address);
       }
       return REFUSED;
     }

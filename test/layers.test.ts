@@ -80,6 +80,6 @@ describe("import direction", () => {
     // Guards the regex: a scan that found nothing would pass every rule above.
     expect(importsOf("relay.ts")).toContain("chat.ts");
     expect(importsOf("scale/workers.ts")).toContain("scale/worker-main.ts");
-    expect(importsOf("protocol/names.ts")).toEqual(["protocol/wire.ts"]);
+    expect(importsOf("protocol/names.ts")).toEqual(["protocol/confusables.ts", "protocol/wire.ts"]);
   });
 });

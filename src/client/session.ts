@@ -19,6 +19,12 @@ const LINGER_QUIET_MS = 250;
 const LINGER_MAX_MS = 2_000;
 /** Answers to address-validation challenges per join attempt. */
 const MAX_CHALLENGE_REPLIES = 3;
+/**
+ * A shutdown notice is believed only if the relay then fails to answer a /ping within this long: anyone who
+ * guesses the client's port can send a datagram with the relay's source address. A relay that really shut down
+ * answers nothing (its port usually draws an ICMP error at once, which settles it sooner).
+ */
+export const SHUTDOWN_CONFIRM_MS = 1_000;
 
 /** How one attempt to join ended. */
 type JoinOutcome =
@@ -134,16 +140,36 @@ export async function runSession(options: ClientOptions, screen: Screen): Promis
   let me = name!;
   let pongsToHide = 0;
   let missedPings = 0;
-  onError = () => {};
+  // A shutdown notice starts a check (SHUTDOWN_CONFIRM_MS): shown and obeyed once the relay fails to answer.
+  let shutdownCheck: ReturnType<typeof setTimeout> | undefined;
+  const shutDown = () => {
+    if (shutdownCheck === undefined) return;
+    clearTimeout(shutdownCheck);
+    shutdownCheck = undefined;
+    screen.show(LineKind.server, notice.shuttingDown);
+    leave(0);
+  };
+  onError = () => shutDown(); // nothing listens at the relay's port any more
   onLine = (line) => {
     missedPings = 0;
+    if (line === notice.shuttingDown) {
+      if (shutdownCheck !== undefined) return;
+      send("/ping");
+      shutdownCheck = setTimeout(shutDown, SHUTDOWN_CONFIRM_MS);
+      return;
+    }
+    if (line === notice.pong && shutdownCheck !== undefined) {
+      clearTimeout(shutdownCheck);
+      shutdownCheck = undefined;
+      screen.note("(a shutdown notice arrived, but the relay still answers: not from the relay, ignored)");
+      return;
+    }
     if (line === notice.pong && pongsToHide > 0) {
       pongsToHide--;
       return;
     }
     me = renamedTo(line, me) ?? me;
     screen.show(classify(line, me), line);
-    if (line === notice.shuttingDown) leave(0);
   };
   const keepalive = setInterval(() => {
     missedPings = heardSinceLastPing ? 0 : missedPings + 1;
@@ -182,6 +208,7 @@ export async function runSession(options: ClientOptions, screen: Screen): Promis
 
   const code = await finished;
   clearInterval(keepalive);
+  if (shutdownCheck !== undefined) clearTimeout(shutdownCheck);
   return close(code);
 
   async function close(exit: ExitCode): Promise<ExitCode> {

@@ -59,6 +59,7 @@ export const notice = {
   tooLong: (maxTextBytes: number) => `${SERVER_TAG} Message too long (max ${maxTextBytes} bytes).`,
   invalidUtf8: `${SERVER_TAG} Message refused: not valid UTF-8.`,
   controlChars: `${SERVER_TAG} Message refused: control characters are not allowed (tab is).`,
+  serverLookalike: `${SERVER_TAG} Message refused: it could pass for a server notice.`,
   nameRefused: (why: string) => `${SERVER_TAG} Name refused: ${why}. Send another name.`,
   nickRefused: (why: string) => `${SERVER_TAG} Name refused: ${why}.`,
   moreTimedOut: (count: number) => `${SERVER_TAG} ${count} more clients timed out.`,
