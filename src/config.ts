@@ -271,7 +271,7 @@ const relayFlags = {
     default: "auto",
     parse: (value, flag) => (value.trim().toLowerCase() === "auto" ? "auto" : parseInteger(flag, value, 0, 0, 1_000_000_000)),
     defaultText: `default auto = none on loopback, ${LAN_FANOUT_PER_SECOND} otherwise`,
-    help: "deliveries a second chat lines may cause, 0 = no cap",
+    help: "deliveries a second that lines and notices to everyone may cause, 0 = no cap",
   }),
 } as const satisfies FlagsFor<RelayConfig>;
 
