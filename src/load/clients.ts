@@ -5,6 +5,11 @@ import { notice, SERVER_TAG } from "../protocol/wire.ts";
 import { setReceiveBuffer } from "./kernel.ts";
 import type { JoinProgress, WorkerSetup } from "./messages.ts";
 
+const QUIT = new TextEncoder().encode("/quit");
+/** Leaves sent per pause per worker: 250 every 5 ms is 50 000 a second, well inside a 4 MiB receive buffer. */
+const LEAVE_BATCH = 250;
+const LEAVE_PAUSE_MS = 5;
+
 /** Receive callback: `local` is the client's index in this worker. */
 export type DataHandler = (local: number, datagram: Uint8Array) => void;
 
@@ -197,6 +202,20 @@ export class ClientPool {
     for (let local = 0; local < this.size; local++) {
       if (this.joined[local] === 0) this.sockets[local]!.close();
     }
+  }
+
+  /**
+   * Every joined client sends /quit, so the next run starts against a relay that holds only its own clients.
+   * Paced (LEAVE_BATCH every LEAVE_PAUSE_MS) so the burst fits the relay's receive buffer, and the sockets stay
+   * open a moment after, so the last /quit leaves before its socket closes.
+   */
+  async leave(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    for (let local = 0; local < this.size; local++) {
+      if (this.joined[local] === 1) this.sockets[local]!.send(QUIT);
+      if (local % LEAVE_BATCH === LEAVE_BATCH - 1) await Bun.sleep(LEAVE_PAUSE_MS);
+    }
+    await Bun.sleep(LEAVE_PAUSE_MS);
   }
 
   close(): void {

@@ -40,7 +40,8 @@ export type Command =
     }
   /** Stop sending now (Ctrl+C), drain briefly, report. */
   | { readonly kind: "stop" }
-  | { readonly kind: "close" };
+  /** The run is over: every joined client sends /quit first (unless --no-leave), then the sockets close. */
+  | { readonly kind: "close"; readonly leave: boolean };
 
 /** Counters for one interval (deltas) or the whole run (sums). */
 export interface Counters {

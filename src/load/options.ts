@@ -30,6 +30,8 @@ export interface LoadOptions {
   readonly spawnServer: boolean;
   /** A relay process to charge CPU time to, for CPU per delivery. */
   readonly relayPid: number | undefined;
+  /** At the end (and on Ctrl+C) every client sends /quit; --no-leave keeps them registered. */
+  readonly leave: boolean;
   /** No live line once a second. */
   readonly quiet: boolean;
 }
@@ -90,6 +92,11 @@ const loadFlags = {
   jsonStream: toggle({ flag: "json-stream", help: "one JSON line per second on stdout as well" }),
   out: text({ flag: "out", arg: "FILE", default: undefined, nonEmpty: "a file name", help: "also write the JSON summary line to FILE" }),
   quiet: toggle({ flag: "quiet", help: "no live line on stderr" }),
+  leave: toggle({
+    flag: "no-leave",
+    inverted: true,
+    help: "at the end, leave the clients registered (they stay until the relay's idle timeout); by default each sends /quit",
+  }),
   relayPid: integer({
     flag: "relay-pid",
     arg: "PID",

@@ -309,8 +309,9 @@ export class LoadRun {
   }
 
   private async closeWorkers(): Promise<void> {
-    for (const w of this.workers) this.command(w, { kind: "close" });
-    await this.until(() => this.workers.every((w) => w.closed), 1000);
+    for (const w of this.workers) this.command(w, { kind: "close", leave: this.o.leave });
+    // Leaving is paced (clients.ts): 10 000 clients take about 200 ms; the bound only catches a hang.
+    await this.until(() => this.workers.every((w) => w.closed), 5000);
     await Promise.all(this.workers.map((w) => w.thread.terminate()));
   }
 }

@@ -249,9 +249,11 @@ port.on("message", (command: Command) => {
       traffic?.stop();
       break;
     case "close":
-      pool.close();
-      post({ kind: "closed" });
-      port.close();
+      void (command.leave ? pool.leave() : Promise.resolve()).then(() => {
+        pool.close();
+        post({ kind: "closed" });
+        port.close();
+      });
       break;
   }
 });
