@@ -2,38 +2,54 @@
 //
 // Every relay runs pinned to core 0 (`taskset -c 0`), every generator to core 1, runs are interleaved
 // (A B C A B C …) and medians are quoted, because the machine is shared and single runs are noisy.
-//
-//   bun run scripts/compare-relays.ts [--reference DIR] [--rounds N] [--clients N] [--only relays|generators] [--out FILE]
-//
-// --reference is the folder with c_relay.c and c_load.c (default ../shared/reference beside the repo);
-// they are built into a temporary folder with gcc. Loopback only.
+// The C reference relay and load driver are bench/reference/relay.c and load.c, built with gcc on every run.
 
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { choice, integer, readFlags, text } from "../src/flags.ts";
 import { processCpuSeconds } from "../src/load/relay-process.ts";
-import { buildReference, defaultReferenceDir, pinned, runCLoad, startRelayProcess, stopRelayProcess } from "./reference.ts";
+import { parseOrExit, usageText } from "../src/usage.ts";
+import { buildReference, cLoadFlags, exitOnSetupError, pinned, requireTools, runCLoad, startRelayProcess, stopRelayProcess } from "./reference.ts";
 import { medianOf } from "./stats.ts";
 
+const compareFlags = {
+  rounds: integer({ section: "Options:", flag: "rounds", default: 3, min: 1, max: 1000, help: "measurements of each case, interleaved" }),
+  clients: integer({ flag: "clients", default: 1000, min: 1, max: 65_536, help: "clients in every run" }),
+  only: choice({
+    flag: "only",
+    arg: "WHAT",
+    choices: ["relays", "generators", "both"],
+    default: "both",
+    help: "relays (the three relays under this generator), generators (this generator against the C load driver) or both",
+  }),
+  out: text({ flag: "out", arg: "FILE", default: undefined, nonEmpty: "a file name", help: "also write every run's JSON to FILE" }),
+  reference: cLoadFlags.reference,
+} as const;
+const usage = usageText(
+  {
+    command: "bun run scripts/compare-relays.ts",
+    about: `The figures in docs/stress-testing.md: this relay, the C reference relay (bench/reference/relay.c)
+and a naive relay (scripts/naive-relay.ts) under this load generator, saturated and at a moderate
+load; then this generator against the C load driver (bench/reference/load.c). Relays on core 0,
+generators on core 1 (taskset); runs interleaved, medians as Markdown tables on stdout, each run
+on stderr. Loopback only; about 40 s a round at the defaults.`,
+    footer: `Needs gcc and taskset (Debian/Ubuntu: apt-get install gcc util-linux).
+Exit: 0 done, 1 a tool missing or a build failed, 2 bad flags.`,
+  },
+  compareFlags,
+);
+const { values } = parseOrExit(usage, () => readFlags(compareFlags, Bun.argv.slice(2)));
 const root = resolve(import.meta.dir, "..");
 const bun = process.execPath;
-const { values } = parseArgs({
-  args: Bun.argv.slice(2),
-  options: {
-    reference: { type: "string", default: defaultReferenceDir },
-    rounds: { type: "string", default: "3" },
-    clients: { type: "string", default: "1000" },
-    only: { type: "string" },
-    out: { type: "string" },
-  },
-});
-const rounds = Number(values.rounds);
-const clients = Number(values.clients);
+const { rounds, clients } = values;
 /** Offered load no relay here can carry: 1000 msg/s (10 senders × 100/s) × 1000 clients = 1M deliveries/s. */
 const saturated = { senders: 10, rate: 1000, duration: 3 };
 /** A load every relay carries: 50 msg/s × 1000 clients = 50k deliveries/s. */
 const moderate = { senders: 10, rate: 50, duration: 3 };
 
-const reference = buildReference(values.reference);
+const reference = await exitOnSetupError(() => {
+  requireTools("gcc", "taskset");
+  return buildReference(values.reference);
+});
 
 async function freePort(): Promise<number> {
   const s = await Bun.udpSocket({ hostname: "127.0.0.1" });
@@ -57,7 +73,7 @@ async function startRelay(kind: RelayKind): Promise<Started> {
       ? [bun, "run", "src/server.ts", "--port", String(port), "--quiet", "--rate-limit", "0"]
       : kind === "C reference"
         ? [reference.cRelay, String(port)]
-        : [bun, "run", "scripts/naive-relay.ts", String(port)];
+        : [bun, "run", "scripts/naive-relay.ts", "--port", String(port)];
   return { port, proc: await startRelayProcess(argv, kind, { core: 0, cwd: root, stderr: "ignore" }) };
 }
 
@@ -89,7 +105,7 @@ async function cLoad(port: number, relayPid: number, load: typeof saturated): Pr
   const run = { port, clients, senders: load.senders, rate: load.rate, durationS: load.duration, relayPid };
   const c = await runCLoad(reference.cLoad, run, { core: 1, stderr: "ignore", onStart: watch });
   clearInterval(sampler);
-  // c_load sends from register_s + 0.3 s (its quiet wait) after start; charge it the CPU from then on.
+  // The driver sends from register_s + 0.3 s (its quiet wait) after start; charge it the CPU from then on.
   const runStartMs = (c.register_s + 0.3) * 1000;
   const before = samples.filter(([t]) => t <= runStartMs).at(-1)?.[1] ?? 0;
   const after = samples.at(-1)?.[1] ?? 0;
@@ -127,10 +143,10 @@ for (let round = 1; round <= rounds; round++) {
     }
   }
   if (values.only !== "relays") {
-    for (const gen of ["this generator", "c_load"] as const) {
+    for (const gen of ["this generator", "C load driver"] as const) {
       const relay = await startRelay("C reference");
       try {
-        const r = gen === "c_load" ? await cLoad(relay.port, relay.proc.pid, saturated) : await ourLoad(relay.port, relay.proc.pid, saturated);
+        const r = gen === "C load driver" ? await cLoad(relay.port, relay.proc.pid, saturated) : await ourLoad(relay.port, relay.proc.pid, saturated);
         record(`${gen} vs C reference`, r);
       } finally {
         await stop(relay);
@@ -154,12 +170,12 @@ if (values.only !== "generators") {
 }
 if (values.only !== "relays") {
   const ours = m("this generator vs C reference", (r) => r.deliveries_per_s as number);
-  const theirs = m("c_load vs C reference", (r) => r.deliveries_per_s as number);
+  const theirs = m("C load driver vs C reference", (r) => r.deliveries_per_s as number);
   lines.push(`Generators against the C reference relay at ${clients} clients, saturated (medians of ${rounds})`, "");
   lines.push("| generator | deliveries/s | generator CPU per datagram received |", "|---|---:|---:|");
   lines.push(`| this generator | ${fmt(ours)} | ${fmt(m("this generator vs C reference", (r) => r.generator_cpu_ns_per_datagram as number))} ns |`);
-  lines.push(`| c_load | ${fmt(theirs)} | ${fmt(m("c_load vs C reference", (r) => r.generator_cpu_ns_per_datagram as number))} ns |`);
-  lines.push("", `ratio this/c_load: ${(ours / theirs).toFixed(2)}`);
+  lines.push(`| C load driver | ${fmt(theirs)} | ${fmt(m("C load driver vs C reference", (r) => r.generator_cpu_ns_per_datagram as number))} ns |`);
+  lines.push("", `ratio this generator / C load driver: ${(ours / theirs).toFixed(2)}`);
 }
 console.log(lines.join("\n"));
-if (values.out) await Bun.write(values.out, JSON.stringify(results, null, 1));
+if (values.out !== undefined) await Bun.write(values.out, JSON.stringify(results, null, 1));

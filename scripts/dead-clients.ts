@@ -2,61 +2,66 @@
 // N it registers N clients, keeps them (live) or closes them (dead), then times a live client's lines through the
 // relay (send → arrival at the last-registered client) and reads the relay's CPU time per line.
 
-import { parseArgs } from "node:util";
+import { ConfigError, custom, integer, parseInteger, readFlags } from "../src/flags.ts";
 import { ensureFdLimit } from "../src/load/kernel.ts";
 import { processCpuSeconds, spawnRelay } from "../src/load/relay-process.ts";
+import { parseOrExit, usageText } from "../src/usage.ts";
+import { median } from "./stats.ts";
 
-const usage = `Usage: bun run scripts/dead-clients.ts [options]
+/** Most clients one measurement registers: each is a socket in this process. */
+const MAX_CLIENTS = 50_000;
+const KINDS = ["live", "dead"] as const;
+type Kind = (typeof KINDS)[number];
 
-Spawns this project's relay (no per-source limits), registers N clients, then either keeps them (live) or
-closes their sockets (dead), and measures a live line's latency and the relay's CPU time per line.
-
-Options:
-  --clients LIST   client counts, comma-separated (default 1000)
-  --kinds LIST     live, dead or both, comma-separated (default live,dead)
-  --lines N        timed lines per measurement, one every 10 ms (default 200)
-  --rounds N       rounds; kinds are interleaved within each round (default 3)
-  -h, --help       this text
-`;
-
-function fail(message: string): never {
-  process.stderr.write(`error: ${message}\nTry 'bun run scripts/dead-clients.ts --help'.\n`);
-  process.exit(2);
+/** A comma-separated list, every item checked by `item`, at least one. */
+function list<T>(value: string, flag: string, item: (text: string) => T): readonly T[] {
+  const items = value.split(",").map((v) => v.trim());
+  if (items.some((v) => v === "")) throw new ConfigError(`${flag}: "${value}" has an empty item (a comma-separated list)`);
+  return items.map(item);
 }
 
-let values;
-try {
-  ({ values } = parseArgs({
-    args: Bun.argv.slice(2),
-    options: {
-      clients: { type: "string", default: "1000" },
-      kinds: { type: "string", default: "live,dead" },
-      lines: { type: "string", default: "200" },
-      rounds: { type: "string", default: "3" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-    allowPositionals: false,
-  }));
-} catch (err) {
-  fail((err as Error).message);
-}
-if (values.help) {
-  process.stdout.write(usage);
-  process.exit(0);
-}
-const whole = (flag: string, v: string, min: number, max: number): number => {
-  const n = /^\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
-  if (!(n >= min && n <= max)) fail(`${flag}: "${v}" is not a whole number from ${min} to ${max}`);
-  return n;
-};
-const counts = values.clients.split(",").map((v) => whole("--clients", v, 1, 50_000));
-const kinds = values.kinds.split(",").map((k) => k.trim());
-for (const k of kinds) if (k !== "live" && k !== "dead") fail(`--kinds: "${k}" is not live or dead`);
-const lines = whole("--lines", values.lines, 1, 10_000);
-const rounds = whole("--rounds", values.rounds, 1, 100);
+const deadFlags = {
+  counts: custom<readonly number[]>({
+    section: "Options:",
+    flag: "clients",
+    arg: "LIST",
+    default: [1000],
+    defaultText: "default 1000",
+    parse: (value, flag) => list(value, flag, (v) => parseInteger(flag, v, 0, 1, MAX_CLIENTS)),
+    help: `client counts, comma-separated, each 1 to ${MAX_CLIENTS}`,
+  }),
+  kinds: custom<readonly Kind[]>({
+    flag: "kinds",
+    arg: "LIST",
+    default: KINDS,
+    defaultText: "default live,dead",
+    parse: (value, flag) =>
+      list(value, flag, (v) => {
+        const kind = KINDS.find((k) => k === v);
+        if (kind === undefined) throw new ConfigError(`${flag}: "${v}" is not one of ${KINDS.join(", ")}`);
+        return kind;
+      }),
+    help: "live (clients kept), dead (sockets closed) or both, comma-separated",
+  }),
+  lines: integer({ flag: "lines", default: 200, min: 1, max: 10_000, help: "timed lines per measurement, one every 10 ms" }),
+  rounds: integer({ flag: "rounds", default: 3, min: 1, max: 100, help: "rounds; kinds are interleaved within each round" }),
+} as const;
+const usage = usageText(
+  {
+    command: "bun run scripts/dead-clients.ts",
+    about: `Spawns this project's relay (no per-source limits), registers N clients, then either keeps them
+(live) or closes their sockets (dead), and measures a live line's latency and the relay's CPU time
+per line: each measurement on stderr, medians as a Markdown table on stdout. Loopback only.`,
+    footer: "Exit: 0 done, 1 too few file descriptors for --clients, 2 bad flags.",
+  },
+  deadFlags,
+);
+const { counts, kinds, lines, rounds } = parseOrExit(usage, () => readFlags(deadFlags, Bun.argv.slice(2))).values;
 const fd = ensureFdLimit(Math.max(...counts) + 64);
-if (!fd.ok) fail(fd.advice ?? "too few file descriptors");
+if (!fd.ok) {
+  process.stderr.write(`error: ${fd.advice ?? "too few file descriptors"}\n`);
+  process.exit(1);
+}
 
 interface Result {
   readonly p50Ms: number;
@@ -74,7 +79,7 @@ async function waitUntil(done: () => boolean, ms: number, what: string): Promise
   }
 }
 
-async function measure(count: number, kind: string): Promise<Result> {
+async function measure(count: number, kind: Kind): Promise<Result> {
   const relay = await spawnRelay();
   const sockets: Bun.udp.Socket<"buffer">[] = [];
   const t0 = performance.now();
@@ -139,12 +144,6 @@ async function measure(count: number, kind: string): Promise<Result> {
     await relay.stop();
   }
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const results = new Map<string, Result[]>();
 for (let r = 0; r < rounds; r++) {

@@ -1,6 +1,6 @@
 // Generates src/protocol/confusables.ts from Unicode's confusables.txt (UTS #39), so the names' skeleton uses the real table.
 //
-// Usage: bun run scripts/gen-confusables.ts PATH/TO/confusables.txt
+// Usage: bun run scripts/gen-confusables.ts --from PATH/TO/confusables.txt
 //
 // Where the file comes from on this project's machines (only the npm registry and Debian are reachable):
 // Debian's ICU source package carries Unicode's file verbatim at icu/source/data/unidata/confusables.txt.
@@ -11,22 +11,48 @@
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
+import { ConfigError, readFlags, text as textFlag } from "../src/flags.ts";
+import { parseOrExit, usageText } from "../src/usage.ts";
 
 const OUT = resolve(import.meta.dir, "../src/protocol/confusables.ts");
 /** Entries per line of the generated string table: short lines keep diffs of a data update readable. */
 const ENTRIES_PER_LINE = 12;
 
-const path = Bun.argv[2];
-if (path === undefined) {
-  process.stderr.write("usage: bun run scripts/gen-confusables.ts PATH/TO/confusables.txt\n");
-  process.exit(2);
+const genFlags = {
+  from: textFlag({ section: "Options:", flag: "from", arg: "FILE", default: undefined, nonEmpty: "a file name", help: "Unicode's confusables.txt (required)" }),
+} as const;
+const usage = usageText(
+  {
+    command: "bun run scripts/gen-confusables.ts",
+    about: `Generates src/protocol/confusables.ts (the look-alike table behind name keys) from Unicode's
+confusables.txt (UTS #39), overwriting it. Debian's ICU source package carries the file verbatim at
+icu/source/data/unidata/confusables.txt; so does unicode.org/Public/security/<version>/.`,
+    footer: "Exit: 0 written, 1 the file is unreadable or not confusables.txt, 2 bad flags.",
+  },
+  genFlags,
+);
+const path = parseOrExit(usage, () => {
+  const read = readFlags(genFlags, Bun.argv.slice(2));
+  if (!read.help && read.values.from === undefined) throw new ConfigError("--from FILE is required: the path of Unicode's confusables.txt");
+  return read;
+}).values.from!;
+
+/** An unreadable or unexpected input: one line, exit 1. */
+function fail(message: string): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(1);
 }
 
-const raw = readFileSync(path);
+let raw: Buffer;
+try {
+  raw = readFileSync(path);
+} catch (err) {
+  fail(`cannot read ${path}: ${(err as Error).message}`);
+}
 const text = raw.toString("utf8");
 const version = /^#\s*Version:\s*(\S+)/m.exec(text)?.[1];
 const date = /^#\s*Date:\s*(.+?)\s*$/m.exec(text)?.[1];
-if (version === undefined || date === undefined) throw new Error(`${path}: no "# Version:" or "# Date:" header; is this confusables.txt?`);
+if (version === undefined || date === undefined) fail(`${path}: no "# Version:" or "# Date:" header; is this confusables.txt?`);
 
 // Each data line: `SOURCE ;\tTARGET ;\tMA\t# comment`, code points in hex, the target one or more of them.
 const entries: string[] = [];
@@ -35,14 +61,14 @@ for (const line of text.split("\n")) {
   const data = line.replace(/^\uFEFF/, "").split("#")[0]!.trim();
   if (data === "") continue;
   const [source, target, kind] = data.split(";").map((f) => f.trim());
-  if (source === undefined || target === undefined || kind !== "MA" || /\s/.test(source)) throw new Error(`${path}: unexpected line: ${line}`);
+  if (source === undefined || target === undefined || kind !== "MA" || /\s/.test(source)) fail(`${path}: unexpected line: ${line}`);
   const cp = Number.parseInt(source, 16);
-  if (seen.has(cp)) throw new Error(`${path}: ${source} mapped twice`);
+  if (seen.has(cp)) fail(`${path}: ${source} mapped twice`);
   seen.add(cp);
   const targets = target.split(/\s+/).map((t) => Number.parseInt(t, 16).toString(16));
   entries.push(`${cp.toString(16)}:${targets.join(" ")}`);
 }
-if (entries.length < 1000) throw new Error(`${path}: only ${entries.length} mappings; is this confusables.txt?`);
+if (entries.length < 1000) fail(`${path}: only ${entries.length} mappings; is this confusables.txt?`);
 
 const lines: string[] = [];
 for (let i = 0; i < entries.length; i += ENTRIES_PER_LINE) lines.push(`  "${entries.slice(i, i + ENTRIES_PER_LINE).join(",")}",`);

@@ -1,26 +1,36 @@
 // Soak test (not in CI): a relay under hours-shaped churn and abuse; prints its RSS and counters over time.
-// usage: bun run soak -- [--minutes 10] [--every 30] [--clients 300] [--verify on|off]
-// The relay runs in this process (so RSS is the relay's); the clients, the junk and the floods run in a child.
+// The relay runs in this process (so RSS is the relay's); the clients, the junk and the floods run in a child,
+// this same file started with SOAK_LOAD_PORT set (an internal hand-off, not a flag a user gives).
 
-import { parseArgs } from "node:util";
 import { defaults } from "../src/config.ts";
+import { choice, decimal, integer, parseInteger, readFlags, seconds } from "../src/flags.ts";
 import { type Relay, startRelay } from "../src/relay.ts";
 import { validateAddresses } from "../src/defence/validation.ts";
 import { challengeReply } from "../src/protocol/answer.ts";
+import { parseOrExit, usageText } from "../src/usage.ts";
 
-const { values } = parseArgs({
-  args: Bun.argv.slice(2),
-  options: {
-    minutes: { type: "string", default: "10" },
-    every: { type: "string", default: "30" },
-    clients: { type: "string", default: "300" },
-    verify: { type: "string", default: "on" },
-    role: { type: "string", default: "relay" },
-    port: { type: "string", default: "0" },
+/** Set in the child that runs the load: the relay's port. */
+const LOAD_PORT_ENV = "SOAK_LOAD_PORT";
+
+const soakFlags = {
+  minutes: decimal({ section: "Options:", flag: "minutes", arg: "M", default: 10, min: 0.05, max: 10_080, help: "how long the churn runs" }),
+  everyMs: seconds({ flag: "every", defaultMs: 30_000, max: 3600, never: false, help: "seconds between samples of RSS and counters" }),
+  clients: integer({ flag: "clients", default: 300, min: 1, max: 10_000, help: "clients kept churning (joining, chatting, leaving, vanishing)" }),
+  verify: choice({ flag: "verify", arg: "on|off", choices: ["on", "off"], default: "on", help: "the relay's address validation (challenges)" }),
+} as const;
+const usage = usageText(
+  {
+    command: "bun run scripts/soak.ts",
+    about: `Soak test (not in CI): a relay in this process under hours-shaped churn and abuse from a child
+process (joins with challenges, chat, /who, leaves, vanished clients, floods, junk from 32 sources);
+prints its RSS and counters every --every seconds, then its summary and a Markdown table.
+Loopback only.`,
+    footer: `Also runs as: bun run soak -- [options]
+Exit: 0 done, 1 the load process failed, 2 bad flags.`,
   },
-});
-const minutes = Number(values.minutes);
-const targetClients = Number(values.clients);
+  soakFlags,
+);
+const { minutes, everyMs, clients: targetClients, verify } = parseOrExit(usage, () => readFlags(soakFlags, Bun.argv.slice(2))).values;
 const HOST = "127.0.0.1";
 /** Vanished clients are swept after this long, so the soak sees timeouts and remembered names churn. */
 const IDLE_TIMEOUT_MS = 20_000;
@@ -30,13 +40,15 @@ const JOIN_RETRY_MS = 2000;
 const JOIN_GIVE_UP_MS = 10_000;
 const HEADER = ["t (s)", "RSS (MiB)", "heap (MiB)", "clients", "remembered", "joins", "leaves", "timeouts", "lines", "deliveries", "challenges", "drops"];
 
-if (values.role === "load") await runLoad(Number(values.port), minutes * 60_000);
+const loadPort = process.env[LOAD_PORT_ENV];
+if (loadPort !== undefined) await runLoad(parseInteger(LOAD_PORT_ENV, loadPort, 0, 1, 65535), minutes * 60_000);
 else await runRelay();
 
 async function runRelay(): Promise<void> {
-  const relay = await startRelay({ ...defaults, port: 0, quiet: true, verifyAddress: values.verify === "off" ? "off" : "on", idleTimeoutMs: IDLE_TIMEOUT_MS }, undefined, { admission: validateAddresses });
-  console.log(`soak: relay on ${relay.endpoint}, ${minutes} min, ${targetClients} clients churning, address validation ${values.verify}`);
-  const load = Bun.spawn([process.execPath, import.meta.path, "--role", "load", "--port", String(relay.port), "--minutes", String(minutes), "--clients", String(targetClients)], {
+  const relay = await startRelay({ ...defaults, port: 0, quiet: true, verifyAddress: verify, idleTimeoutMs: IDLE_TIMEOUT_MS }, undefined, { admission: validateAddresses });
+  console.log(`soak: relay on ${relay.endpoint}, ${minutes} min, ${targetClients} clients churning, address validation ${verify}`);
+  const load = Bun.spawn([process.execPath, import.meta.path, "--minutes", String(minutes), "--clients", String(targetClients)], {
+    env: { ...process.env, [LOAD_PORT_ENV]: String(relay.port) },
     stdout: "inherit",
     stderr: "inherit",
   });
@@ -48,7 +60,7 @@ async function runRelay(): Promise<void> {
     console.log(row.join("  "));
   };
   sample();
-  const timer = setInterval(sample, Number(values.every) * 1000);
+  const timer = setInterval(sample, everyMs);
   const loadExit = await load.exited;
   clearInterval(timer);
   if (loadExit !== 0) {

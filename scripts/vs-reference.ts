@@ -1,15 +1,29 @@
 // Side-by-side measurement against the C reference relay: same load (the C load driver), relay pinned to
 // core 0 and load to core 1, runs interleaved A B A B, medians and ratios printed as a Markdown table.
-// usage: bun run scripts/vs-reference.ts [--rounds 5] [--clients 1000] [--senders 10] [--rate 1000] [--duration 3] [--reference DIR]
 
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { buildReference, cLoadFlags, type CLoadResult, loadFromFlags, measure } from "./reference.ts";
+import { readFlags } from "../src/flags.ts";
+import { parseOrExit, usageText } from "../src/usage.ts";
+import { buildReference, cLoadFlags, type CLoadResult, exitOnSetupError, loadFromFlags, measure, requireTools } from "./reference.ts";
 import { medianOf } from "./stats.ts";
 
-const { values } = parseArgs({ options: cLoadFlags });
+const usage = usageText(
+  {
+    command: "bun run scripts/vs-reference.ts",
+    about: `This relay against the C reference relay (bench/reference/relay.c) under the C load driver
+(bench/reference/load.c), both built with gcc; relay on core 0, load on core 1 (taskset), runs
+interleaved, medians and ratios as a Markdown table on stdout, each run on stderr. Loopback only.`,
+    footer: `Needs gcc and taskset (Debian/Ubuntu: apt-get install gcc util-linux).
+Exit: 0 done, 1 a tool missing or a build failed, 2 bad flags.`,
+  },
+  cLoadFlags,
+);
+const { values } = parseOrExit(usage, () => readFlags(cLoadFlags, Bun.argv.slice(2)));
 const root = resolve(import.meta.dir, "..");
-const { cRelay, cLoad } = buildReference(values.reference);
+const { cRelay, cLoad } = await exitOnSetupError(() => {
+  requireTools("gcc", "taskset");
+  return buildReference(values.reference);
+});
 
 const relays = {
   c: (port: number) => [cRelay, String(port)],
@@ -21,7 +35,7 @@ const once = (kind: keyof typeof relays, port: number) => measure(cLoad, relays[
 
 const results: Record<keyof typeof relays, CLoadResult[]> = { c: [], bun: [] };
 let port = 41000 + Math.floor(Math.random() * 1000);
-for (let round = 1; round <= Number(values.rounds); round++) {
+for (let round = 1; round <= values.rounds; round++) {
   for (const kind of ["c", "bun"] as const) {
     const r = await once(kind, port++);
     results[kind].push(r);
@@ -36,4 +50,4 @@ console.log("|---|---:|---:|---:|");
 console.log(`| C reference (recvmmsg/sendmmsg) | ${Math.round(rate.c)} | ${Math.round(cpu.c)} | ${m("c", "loss").toFixed(3)} |`);
 console.log(`| this relay (Bun, sendMany) | ${Math.round(rate.bun)} | ${Math.round(cpu.bun)} | ${m("bun", "loss").toFixed(3)} |`);
 console.log(`| **ratio (Bun / C)** | **${(rate.bun / rate.c).toFixed(2)}×** | **${(cpu.bun / cpu.c).toFixed(2)}×** | |`);
-console.log(`\nclients=${values.clients} senders=${values.senders} offered=${values.rate} lines/s duration=${values.duration}s payload=${values.payload}B, relay on core 0, c_load on core 1`);
+console.log(`\nclients=${values.clients} senders=${values.senders} offered=${values.rate} lines/s duration=${values.durationS}s payload=${values.payloadBytes}B, relay on core 0, C load driver on core 1`);

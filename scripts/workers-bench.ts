@@ -1,17 +1,10 @@
 // Deliveries/s against --workers: the relay without workers, with 1 and with 2, under the C load driver; runs interleaved, medians.
-// usage: bun run scripts/workers-bench.ts [--rounds 5] [--clients 1000] [--senders 10] [--rate 1000] [--duration 3]
-//          [--configs single,w1,w2,single@0,w2@0] [--reference ../shared/reference]
 
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { buildReference, cLoadFlags, type CLoadResult, loadFromFlags, measure } from "./reference.ts";
+import { ConfigError, custom, readFlags } from "../src/flags.ts";
+import { parseOrExit, usageText } from "../src/usage.ts";
+import { buildReference, cLoadFlags, type CLoadResult, exitOnSetupError, loadFromFlags, measure, requireTools } from "./reference.ts";
 import { median, medianOf } from "./stats.ts";
-
-const { values } = parseArgs({
-  options: { ...cLoadFlags, configs: { type: "string", default: "single,w1,w2,single@0,w2@0" } },
-});
-const root = resolve(import.meta.dir, "..");
-const { cLoad } = buildReference(values.reference);
 
 /** A configuration: relay flags, and whether relay and load are pinned to one core each (`@0`) or float over both. */
 interface Config {
@@ -26,10 +19,46 @@ const known: Record<string, Config> = {
   "single@0": { label: "no workers, relay on core 0, load on core 1", flags: [], pinned: true },
   "w2@0": { label: "--workers 2, relay on core 0, load on core 1", flags: ["--workers", "2"], pinned: true },
 };
-const chosen = values.configs.split(",").map((name) => {
-  const c = known[name];
-  if (c === undefined) throw new Error(`unknown config ${name}; known: ${Object.keys(known).join(", ")}`);
-  return [name, c] as const;
+
+/** `--configs`: names of `known`, comma-separated, at least one. */
+function parseConfigs(value: string, flag: string): readonly (readonly [string, Config])[] {
+  const names = value.split(",").map((n) => n.trim()).filter((n) => n !== "");
+  if (names.length === 0) throw new ConfigError(`${flag}: "${value}" names no configuration (one or more of ${Object.keys(known).join(", ")})`);
+  return names.map((name) => {
+    const c = known[name];
+    if (c === undefined) throw new ConfigError(`${flag}: unknown configuration "${name}" (one of ${Object.keys(known).join(", ")})`);
+    return [name, c] as const;
+  });
+}
+
+const benchFlags = {
+  ...cLoadFlags,
+  configs: custom({
+    flag: "configs",
+    arg: "LIST",
+    default: parseConfigs("single,w1,w2,single@0,w2@0", "--configs"),
+    defaultText: "default single,w1,w2,single@0,w2@0",
+    parse: parseConfigs,
+    help: "configurations, comma-separated, the first the baseline: single, w1, w2 (no workers, --workers 1, 2; relay and load float over all cores), single@0, w2@0 (relay on core 0, load on core 1)",
+  }),
+} as const;
+const usage = usageText(
+  {
+    command: "bun run scripts/workers-bench.ts",
+    about: `Deliveries/s of this relay without --workers, with 1 and with 2, under the C load driver
+(bench/reference/load.c, built with gcc); runs interleaved, medians and per-round ratios to the
+first configuration as a Markdown table on stdout, each run on stderr. Loopback only.`,
+    footer: `Needs gcc, and taskset for the @0 configurations (Debian/Ubuntu: apt-get install gcc util-linux).
+Exit: 0 done, 1 a tool missing or a build failed, 2 bad flags.`,
+  },
+  benchFlags,
+);
+const { values } = parseOrExit(usage, () => readFlags(benchFlags, Bun.argv.slice(2)));
+const chosen = values.configs;
+const root = resolve(import.meta.dir, "..");
+const { cLoad } = await exitOnSetupError(() => {
+  requireTools("gcc", ...(chosen.some(([, c]) => c.pinned) ? (["taskset"] as const) : []));
+  return buildReference(values.reference);
 });
 
 const load = loadFromFlags(values);
@@ -40,7 +69,7 @@ function once(config: Config, port: number): Promise<CLoadResult> {
 
 const results = new Map<string, CLoadResult[]>(chosen.map(([name]) => [name, []]));
 let port = 42000 + Math.floor(Math.random() * 1000);
-for (let round = 1; round <= Number(values.rounds); round++) {
+for (let round = 1; round <= values.rounds; round++) {
   for (const [name, config] of chosen) {
     const r = await once(config, port++);
     results.get(name)!.push(r);
@@ -62,4 +91,4 @@ for (const [name, config] of chosen) {
     `| ${config.label} | ${Math.round(rate)} | ${ratio.toFixed(2)}× | ${Math.round(m("relay_ns_per_delivery"))} | ${cores.toFixed(2)} | ${m("loss").toFixed(3)} | ${(m("p50_us") / 1000).toFixed(0)} |`,
   );
 }
-console.log(`\nclients=${values.clients} senders=${values.senders} offered=${values.rate} lines/s duration=${values.duration}s payload=${values.payload}B; c_load is one thread`);
+console.log(`\nclients=${values.clients} senders=${values.senders} offered=${values.rate} lines/s duration=${values.durationS}s payload=${values.payloadBytes}B; the C load driver is one thread`);

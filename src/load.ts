@@ -60,7 +60,8 @@ try {
   const summary = await run.done;
   const json = summaryJson(summary);
   const table = summaryTable(summary);
-  if (o.json) process.stdout.write(`${json}\n`);
+  // A stream consumer wants the final record too: --json-stream ends with the summary line, as --json prints it.
+  if (o.json || o.jsonStream) process.stdout.write(`${json}\n`);
   if (o.json || o.jsonStream) process.stderr.write(`${table}\n`);
   else process.stdout.write(`${table}\n`);
   if (o.out !== undefined) writeFileSync(o.out, `${json}\n`);

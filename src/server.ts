@@ -17,6 +17,8 @@ const parsed = parseOrExit(usage, () => parseConfig(Bun.argv.slice(2), process.e
 interface Running {
   readonly endpoint: string;
   readonly sockopts: SocketSetup | undefined;
+  /** The startup line after `Running on` saying --workers or --bus is in force; none for a plain relay. */
+  readonly shape: string | undefined;
   /** Says goodbye, drains, stops; resolves with the summary line. */
   stop(): Promise<string>;
 }
@@ -30,6 +32,7 @@ async function start(config: RelayConfig): Promise<Running> {
     return {
       endpoint: group.endpoint,
       sockopts: group.sockopts,
+      shape: notice.workers(config.workers),
       async stop() {
         const clients = group.clients;
         const reports = await group.shutdown();
@@ -39,11 +42,11 @@ async function start(config: RelayConfig): Promise<Running> {
   }
   if (config.bus !== undefined) {
     const mesh = await startMesh(config, printer, log, validateAddresses);
-    log(`[SERVER] Bus: ${config.bus} as node ${mesh.nodeId}`);
-    return { endpoint: mesh.relay.endpoint, sockopts: mesh.relay.sockopts, stop: async () => (await mesh.shutdown(), mesh.summary()) };
+    const shape = notice.bus(config.bus, mesh.nodeId);
+    return { endpoint: mesh.relay.endpoint, sockopts: mesh.relay.sockopts, shape, stop: async () => (await mesh.shutdown(), mesh.summary()) };
   }
   const relay = await startRelay(config, printer, { log, admission: validateAddresses });
-  return { endpoint: relay.endpoint, sockopts: relay.sockopts, stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)) };
+  return { endpoint: relay.endpoint, sockopts: relay.sockopts, shape: undefined, stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)) };
 }
 
 let relay: Running;
@@ -55,6 +58,8 @@ try {
   process.exit(1);
 }
 printer.text(notice.running(relay.endpoint));
+// On stdout beside the Running line: both say what is serving; stderr is for notes, events and the summary.
+if (relay.shape !== undefined) printer.text(relay.shape);
 printer.flush();
 warnSmallBuffers(parsed.config.recvBufferBytes, parsed.config.sendBufferBytes);
 if (relay.sockopts?.icmpErrorsOff !== true) {

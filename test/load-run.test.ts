@@ -76,17 +76,21 @@ describe("load generator against a relay", () => {
     expect(summary!.relay_cpu_s).toBeGreaterThanOrEqual(0); // --spawn-server knows the relay's pid
   });
 
-  test("--json-stream prints one line per second, --out writes the summary", async () => {
+  test("--json-stream prints one line per second then the summary line, --out writes the summary", async () => {
     await using s = await relay();
     using dir = tempDir("load-out-");
     const out = join(dir.path, "summary.json");
     const r = await runScript("load.ts", ["--port", String(s.port), "--clients", "10", "--rate", "50", "--duration", "2.2", "--json-stream", "--out", out, "--quiet"], 20_000);
     expect(r.code).toBe(0);
-    const intervals = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { interval: { t_s: number; sent_per_s: number } });
+    const lines = r.stdout.trim().split("\n");
+    const intervals = lines.slice(0, -1).map((l) => JSON.parse(l) as { interval: { t_s: number; sent_per_s: number } });
     expect(intervals.map((i) => i.interval.t_s)).toEqual([1, 2]);
     expect(intervals[1]!.interval.sent_per_s).toBe(50);
-    const saved = JSON.parse(await Bun.file(out).text()) as { sent: number };
-    expect(saved.sent).toBe(110);
+    const saved = await Bun.file(out).text();
+    expect((JSON.parse(saved) as { sent: number }).sent).toBe(110);
+    // The stream ends with the final record, the same line --json prints and --out writes; the table is on stderr.
+    expect(`${lines.at(-1)}\n`).toBe(saved);
+    expect(r.stderr).toContain("delivered");
   });
 
   test("a breached --max-p99 exits 1 and says why; a met one exits 0", async () => {

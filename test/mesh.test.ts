@@ -42,6 +42,14 @@ describe.skipIf(skipReason !== "")(`mesh over NATS${skipReason}`, () => {
     await using nats = await startNats();
     await using a = await spawnServer(["--bus", nats.url, "--quiet"]);
     await using b = await spawnServer(["--bus", nats.url, "--quiet"]);
+    // The startup's second line on stdout says the bus is in force.
+    for (const node of [a, b]) {
+      const deadline = performance.now() + 5000;
+      while (node.lines.length < 2 && performance.now() < deadline) await Bun.sleep(10);
+      expect(node.lines[0]).toBe(`[SERVER] Running on 127.0.0.1:${node.port}`);
+      expect(node.lines[1]).toMatch(/^\[SERVER\] Bus: \S+ as node [0-9a-f]{8}$/);
+      expect(node.lines[1]).toStartWith(`[SERVER] Bus: ${nats.url} as node `);
+    }
 
     const a1 = await joinAs(a, "ann");
     const a2 = await joinAs(a, "al");

@@ -74,10 +74,19 @@ describe("console", () => {
 });
 
 describe("startup", () => {
-  test("--port 0 prints the port the OS chose", async () => {
+  test("--port 0 prints the port the OS chose; a plain relay says nothing about workers or a bus", async () => {
     await using server = await spawnServer();
     expect(server.port).toBeGreaterThan(0);
     expect(server.lines[0]).toBe(`[SERVER] Running on 127.0.0.1:${server.port}`);
+    const { stdout } = await server.stop();
+    expect(stdout).not.toMatch(/Workers:|Bus:/);
+  });
+
+  test("--workers 2: the Running line stays first, the second says the workers are in force", async () => {
+    await using server = await spawnServer(["--workers", "2", "--quiet"]);
+    const deadline = performance.now() + 5000;
+    while (server.lines.length < 2 && performance.now() < deadline) await Bun.sleep(10);
+    expect(server.lines.slice(0, 2)).toEqual([`[SERVER] Running on 127.0.0.1:${server.port}`, "[SERVER] Workers: 2 threads sharing the port (SO_REUSEPORT)"]);
   });
 
   test("RELAY_* environment variables configure the server", async () => {

@@ -89,7 +89,7 @@ const loadFlags = {
     help: "worker threads",
   }),
   json: toggle({ section: "Output", flag: "json", help: "one JSON summary line on stdout (the table goes to stderr)" }),
-  jsonStream: toggle({ flag: "json-stream", help: "one JSON line per second on stdout as well" }),
+  jsonStream: toggle({ flag: "json-stream", help: 'one {"interval": …} JSON line per second on stdout, then the summary line as --json' }),
   out: text({ flag: "out", arg: "FILE", default: undefined, nonEmpty: "a file name", help: "also write the JSON summary line to FILE" }),
   quiet: toggle({ flag: "quiet", help: "no live line on stderr" }),
   leave: toggle({

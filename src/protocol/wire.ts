@@ -28,6 +28,10 @@ export const commandSyntax = {
 /** Notice texts, exactly as existing clients parse them. */
 export const notice = {
   running: (where: string) => `${SERVER_TAG} Running on ${where}`,
+  /** The console line after `running` when --workers is in force. */
+  workers: (threads: number) => `${SERVER_TAG} Workers: ${threads} thread${threads === 1 ? "" : "s"} sharing the port (SO_REUSEPORT)`,
+  /** The console line after `running` when --bus is in force. */
+  bus: (url: string, nodeId: string) => `${SERVER_TAG} Bus: ${url} as node ${nodeId}`,
   joined: (name: string) => `${SERVER_TAG} ${name} has joined the chat.`,
   left: (name: string) => `${SERVER_TAG} ${name} has left the chat.`,
   renamed: (oldName: string, newName: string) => `${SERVER_TAG} ${oldName} is now known as ${newName}.`,
