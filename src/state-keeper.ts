@@ -1,14 +1,18 @@
 // Keeps the state file current: rewritten every --state-interval while who-is-who changed, and once more on shutdown.
 
-import { encodeState } from "./state.ts";
+import { encodeState, encodeStatePieces } from "./state.ts";
 import { errorCode, type StateSource, type WriteHooks, writeStateFile } from "./state-file.ts";
 
 /** How long the last write took, for the operator and for docs/restarts.md. */
 export interface StateWrite {
   readonly entries: number;
   readonly bytes: number;
-  /** Building the text, on the event loop: the part that holds up datagrams. */
+  /** Taking the snapshot, on the event loop in one go: the part that holds up datagrams. */
+  readonly snapshotMs: number;
+  /** Building the text, on the event loop too, but in pieces with datagrams let in between. */
   readonly encodeMs: number;
+  /** The longest piece of encoding: how long datagrams waited at most. */
+  readonly longestPieceMs: number;
   /** Writing, fsync, rename and the directory fsync, off the event loop. */
   readonly writeMs: number;
 }
@@ -70,7 +74,17 @@ export class StateKeeper {
       const changes = this.source.changes;
       const started = performance.now();
       const state = this.source.snapshot(Date.now());
-      const text = encodeState(state, this.maxNameChars);
+      const snapped = performance.now();
+      const pieces: string[] = [];
+      let longestPieceMs = 0;
+      let pieceStart = performance.now();
+      for (const piece of encodeStatePieces(state, this.maxNameChars)) {
+        pieces.push(piece);
+        longestPieceMs = Math.max(longestPieceMs, performance.now() - pieceStart);
+        await new Promise<void>((resolve) => setImmediate(resolve)); // let datagrams in
+        pieceStart = performance.now();
+      }
+      const text = pieces.join("");
       const encoded = performance.now();
       try {
         await writeStateFile(this.path, text, this.hooks);
@@ -83,7 +97,7 @@ export class StateKeeper {
       this.failing = false;
       this.writtenChanges = changes;
       this.writes++;
-      this.last = { entries: state.clients.length + state.away.length, bytes: Buffer.byteLength(text), encodeMs: encoded - started, writeMs: performance.now() - encoded };
+      this.last = { entries: state.clients.length + state.away.length, bytes: Buffer.byteLength(text), snapshotMs: snapped - started, encodeMs: encoded - snapped, longestPieceMs, writeMs: performance.now() - encoded };
     };
     this.writing = run().finally(() => (this.writing = undefined));
     return this.writing;
