@@ -12,7 +12,7 @@ import { cleanName, NameProblem, nameOrder, nameProblem, refusalText } from "./p
 import { lineEnd } from "./protocol/text.ts";
 import { COMMAND_BYTE, commandSyntax, encode, encodeJoin, nameRefusal, notice } from "./protocol/wire.ts";
 import type { Client, Registry } from "./registry.ts";
-import { RememberedNames } from "./remembered.ts";
+import { type Binding, RememberedNames } from "./remembered.ts";
 import type { RelayStats } from "./stats.ts";
 import { StrangerReplies } from "./strangers.ts";
 
@@ -54,6 +54,8 @@ export class Chat {
   /** Refusals, challenges and "full" to unregistered addresses: never to a server, one a second each. */
   private readonly strangers: StrangerReplies;
   private readonly perSource: boolean;
+  /** Joins, leaves, renames and timeouts so far: with the remembered names' changes, what a state file tracks. */
+  private membershipChanges = 0;
 
   constructor(private readonly deps: ChatDeps) {
     this.remembered = new RememberedNames(deps.config.rememberedNames, deps.config.rememberMs);
@@ -76,6 +78,29 @@ export class Chat {
   /** A reply to an unregistered address (a challenge, a refusal): at most one a second to each. False: not sent. */
   replyToStranger(frame: Uint8Array, port: number, address: string, nowMs: number): boolean {
     return this.strangers.send(frame, port, address, nowMs);
+  }
+
+  /** Bumped by every change to who is who (registry or remembered names): a state file is rewritten only when it moved. */
+  get changes(): number {
+    return this.membershipChanges + this.remembered.changes;
+  }
+
+  /** Remembered bindings, oldest first (for a state file). Do not hold on to them. */
+  rememberedBindings(): IterableIterator<Binding> {
+    return this.remembered.all();
+  }
+
+  /** How long a timed-out client's name is remembered. */
+  get rememberMs(): number {
+    return this.remembered.ttlMs;
+  }
+
+  /**
+   * Bindings from a state file, each with the time it has left: their next datagram re-admits them under the
+   * name, as after a timeout. At start, before any datagram.
+   */
+  restore(bindings: readonly { readonly address: string; readonly port: number; readonly name: string; readonly leftMs: number }[], nowMs: number): void {
+    this.remembered.restore(bindings, nowMs);
   }
 
   /** Timed-out clients whose names are remembered. */
@@ -174,6 +199,7 @@ export class Chat {
       registry.remove(client);
       gone.push(client);
     }
+    if (gone.length > 0) this.membershipChanges++;
     // Everyone is removed before anyone is told; the announcer names a few and summarises the rest.
     const seconds = config.idleTimeoutMs / 1000;
     for (const client of gone) {
@@ -191,6 +217,7 @@ export class Chat {
       case CommandKind.quit:
         registry.remove(client);
         stats.leaves++;
+        this.membershipChanges++;
         this.deps.membership?.left(client, false);
         this.announcer.left(client.name, nowMs);
         return;
@@ -236,6 +263,7 @@ export class Chat {
     client.renameAtMs = at + RENAME_EVERY_MS;
     const oldName = client.name;
     registry.rename(client, name);
+    this.membershipChanges++;
     this.deps.membership?.renamed(client, oldName);
     this.announcer.renamed(oldName, name, nowMs);
   }
@@ -327,6 +355,7 @@ export class Chat {
     }
     const client = registry.add(name, address, port, nowMs);
     stats.joins++;
+    this.membershipChanges++;
     this.deps.membership?.joined(client);
     this.announcer.joined(client, nowMs);
     return client;
@@ -338,6 +367,7 @@ export class Chat {
    */
   evict(client: Client): void {
     if (!this.deps.registry.remove(client)) return;
+    this.membershipChanges++;
     this.deps.stats.drops.name_refused++;
     this.tell(client, notice.nameRefused(nameRefusal.taken(client.name)));
     this.announcer.left(client.name, performance.now());
@@ -352,6 +382,7 @@ export class Chat {
     const holder = this.deps.registry.findByName(oldName);
     if (holder !== undefined && holder !== client) this.evict(holder);
     this.deps.registry.rename(client, oldName);
+    this.membershipChanges++;
     this.tell(client, notice.nickRefused(nameRefusal.taken(refused)));
     this.announcer.renamed(refused, oldName, performance.now());
   }

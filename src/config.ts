@@ -1,6 +1,6 @@
 // Relay configuration: a pure function of (argv, env) to a frozen object, built on util.parseArgs.
 
-import { choice, ConfigError, custom, flagDefaults, type FlagsFor, host, integer, parseInteger, readFlags, seconds, toggle } from "./flags.ts";
+import { choice, ConfigError, custom, flagDefaults, type FlagsFor, host, integer, parseInteger, readFlags, seconds, text, toggle } from "./flags.ts";
 import { longestNameNoticeBytes, MAX_UDP_PAYLOAD } from "./protocol/wire.ts";
 import { CHUNK_CLIENTS } from "./registry.ts";
 import { type Usage, usageText } from "./usage.ts";
@@ -47,6 +47,10 @@ export interface RelayConfig {
   readonly bus: string | undefined;
   /** A node's presence entries in the mesh expire this long after its last refresh (a crashed node's names free up). */
   readonly presenceTtlMs: number;
+  /** Where the registry is kept across restarts (`--state`), or undefined: a restart forgets everyone. */
+  readonly stateFile: string | undefined;
+  /** The state file is rewritten this often while who-is-who changed: a crash loses at most this much. */
+  readonly stateIntervalMs: number;
   /** Datagrams a second a registered client may send on average; 0 = no per-source limit of any kind. */
   readonly rateLimitPerSecond: number;
   /** Datagrams a registered client may send at once, above the average. */
@@ -187,6 +191,25 @@ const relayFlags = {
     parse: parseBus,
     defaultText: "default none",
     help: "join a relay mesh over NATS, e.g. nats://127.0.0.1:4222",
+  }),
+  // Off by default: a relay writes nothing to disk unless told where (docs/restarts.md).
+  stateFile: text({
+    flag: "state",
+    env: "RELAY_STATE",
+    arg: "FILE",
+    default: undefined,
+    trim: true,
+    nonEmpty: "a file name",
+    defaultText: "default none",
+    help: "keep who is who in FILE across restarts, crashes and upgrades (recommended for any long-running relay)",
+  }),
+  stateIntervalMs: seconds({
+    flag: "state-interval",
+    env: "RELAY_STATE_INTERVAL",
+    defaultMs: 5000,
+    max: 3600,
+    never: false,
+    help: "rewrite the --state file this often while it changed; a crash loses at most this much",
   }),
   // A person types a line a second at most; 30 at once covers a pasted paragraph.
   rateLimitPerSecond: integer({

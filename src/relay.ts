@@ -13,6 +13,7 @@ import { encode, notice } from "./protocol/wire.ts";
 import { type Client, Registry } from "./registry.ts";
 import { type LineSink, teeLines } from "./sink.ts";
 import { type SocketSetup, setUpSocket } from "./sockopt.ts";
+import type { RestoredBinding } from "./state-file.ts";
 import { RelayStats } from "./stats.ts";
 
 /** A client over its rate hears "Slow down." at most this often. */
@@ -66,6 +67,8 @@ export interface RelayOptions {
   readonly log?: (line: string) => void;
   /** Default SEND_FAILURE_LOG_MS. */
   readonly logEveryMs?: number;
+  /** Bindings from a state file (--state): remembered before the first datagram is read, as if they had timed out. */
+  readonly restore?: readonly RestoredBinding[];
 }
 
 /** Failed sends are logged at most this often: a vanished client fails a send per line, which must not flood the log. */
@@ -142,6 +145,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   const joins = new WindowCounter(perSource ? config.joinsPerIpPerSecond : 0, config.joinsPerSecond);
   const lines = new Lines(config, registry, fanOut, stats, sink);
   const chat = new Chat({ config, registry, fanOut, stats, lines, membership: options.membership, joins });
+  if (options.restore !== undefined) chat.restore(options.restore, nowMs);
   const gate = new Gate(config, stats, verifying && options.admission !== undefined ? options.admission({ config, chat, fanOut, stats }) : chat);
   // The sweep runs on its own timer, never per datagram: a few times per timeout, at most every 5 s.
   const sweeper = idleMs === 0 ? undefined : setInterval(() => chat.sweep((nowMs = performance.now())), Math.min(5000, Math.max(5, idleMs / 4)));

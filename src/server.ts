@@ -9,6 +9,8 @@ import { BusError } from "./scale/bus.ts";
 import { startMesh } from "./scale/mesh.ts";
 import { startWorkers, totalStats } from "./scale/workers.ts";
 import type { SocketSetup } from "./sockopt.ts";
+import { errorCode, loadStateFile, type RestoredBinding, relayStateSource, type StateSource } from "./state-file.ts";
+import { StateKeeper } from "./state-keeper.ts";
 import { parseOrExit } from "./usage.ts";
 
 const parsed = parseOrExit(usage, () => parseConfig(Bun.argv.slice(2), process.env));
@@ -19,6 +21,8 @@ interface Running {
   readonly sockopts: SocketSetup | undefined;
   /** The startup line after `Running on` saying --workers or --bus is in force; none for a plain relay. */
   readonly shape: string | undefined;
+  /** Who is who, for --state. */
+  readonly state: StateSource;
   /** Says goodbye, drains, stops; resolves with the summary line. */
   stop(): Promise<string>;
 }
@@ -26,13 +30,14 @@ interface Running {
 const printer = new LinePrinter(streamWriter(process.stdout));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function start(config: RelayConfig): Promise<Running> {
+async function start(config: RelayConfig, restore: readonly RestoredBinding[]): Promise<Running> {
   if (config.workers > 0) {
-    const group = await startWorkers(config, (chunk) => void process.stdout.write(chunk), log);
+    const group = await startWorkers(config, (chunk) => void process.stdout.write(chunk), log, restore);
     return {
       endpoint: group.endpoint,
       sockopts: group.sockopts,
       shape: notice.workers(config.workers),
+      state: group.state,
       async stop() {
         const clients = group.clients;
         const reports = await group.shutdown();
@@ -41,21 +46,46 @@ async function start(config: RelayConfig): Promise<Running> {
     };
   }
   if (config.bus !== undefined) {
-    const mesh = await startMesh(config, printer, log, validateAddresses);
-    const shape = notice.bus(config.bus, mesh.nodeId);
-    return { endpoint: mesh.relay.endpoint, sockopts: mesh.relay.sockopts, shape, stop: async () => (await mesh.shutdown(), mesh.summary()) };
+    const mesh = await startMesh(config, printer, log, validateAddresses, restore);
+    return {
+      endpoint: mesh.relay.endpoint,
+      sockopts: mesh.relay.sockopts,
+      shape: notice.bus(config.bus, mesh.nodeId),
+      state: relayStateSource(mesh.relay.registry, mesh.relay.chat),
+      stop: async () => (await mesh.shutdown(), mesh.summary()),
+    };
   }
-  const relay = await startRelay(config, printer, { log, admission: validateAddresses });
-  return { endpoint: relay.endpoint, sockopts: relay.sockopts, shape: undefined, stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)) };
+  const relay = await startRelay(config, printer, { log, admission: validateAddresses, restore });
+  return {
+    endpoint: relay.endpoint,
+    sockopts: relay.sockopts,
+    shape: undefined,
+    state: relayStateSource(relay.registry, relay.chat),
+    stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)),
+  };
 }
 
+const { stateFile } = parsed.config;
+const loaded = stateFile === undefined ? undefined : loadStateFile(stateFile, parsed.config, parsed.config.rememberMs, log);
 let relay: Running;
 try {
-  relay = await start(parsed.config);
+  relay = await start(parsed.config, loaded?.bindings ?? []);
 } catch (err) {
   if (!(err instanceof BindError) && !(err instanceof BusError)) throw err;
   process.stderr.write(`error: ${err.message}\n`);
   process.exit(1);
+}
+// The file is written once before the relay says it runs: a directory that is missing or read-only shows now.
+const keeper = stateFile === undefined ? undefined : new StateKeeper(stateFile, parsed.config.stateIntervalMs, relay.state, parsed.config.maxNameChars, log);
+if (keeper !== undefined && loaded !== undefined) {
+  try {
+    await keeper.start();
+  } catch (err) {
+    process.stderr.write(`error: cannot write state file ${stateFile}: ${errorCode(err)}\n`);
+    await relay.stop();
+    process.exit(1);
+  }
+  if (loaded.entries > 0) log(`[SERVER] State: ${loaded.bindings.length} of ${loaded.entries} clients from ${stateFile} remembered until they speak`);
 }
 printer.text(notice.running(relay.endpoint));
 // On stdout beside the Running line: both say what is serving; stderr is for notes, events and the summary.
@@ -86,6 +116,8 @@ async function stop(): Promise<void> {
   }
   stopping = true;
   const summary = await relay.stop();
+  // After the goodbye: the file says who was here when the relay stopped.
+  await keeper?.close();
   printer.flush();
   process.stderr.write(`${summary}${printer.dropped ? ` console_dropped=${printer.dropped}` : ""}\n`);
   // Let stdout finish what it holds, but never hang on a reader that went away.

@@ -132,3 +132,16 @@ describe("text", () => {
     );
   });
 });
+
+describe("the ASCII fast path of nameKey", () => {
+  test("an ASCII name's key is what the general rule gives (checked through a non-ASCII prefix that keys to itself)", () => {
+    const prefix = "\u65e5"; // 日: its own key, and it combines with nothing
+    expect(nameKey(prefix)).toBe(prefix);
+    fc.assert(
+      fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 40 }), (name) => {
+        expect(nameKey(name)).toBe(nameKey(prefix + name).slice(prefix.length));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -4,7 +4,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { formatEndpoint } from "../protocol/endpoint.ts";
 import { cleanName } from "../protocol/names.ts";
-import { notice } from "../protocol/wire.ts";
+import { notice, SERVER_TAG } from "../protocol/wire.ts";
 import { classify, joinStep, LineKind, renamedTo, sanitize } from "./lines.ts";
 import type { ClientOptions } from "./options.ts";
 import type { Screen } from "./screen.ts";
@@ -25,6 +25,13 @@ const MAX_CHALLENGE_REPLIES = 3;
  * answers nothing (its port usually draws an ICMP error at once, which settles it sooner).
  */
 export const SHUTDOWN_CONFIRM_MS = 1_000;
+/**
+ * After a confirmed shutdown the client waits this long for the relay to come back (a restart with --state takes
+ * well under a second), pinging every RESTART_PING_MS: a relay that kept its state re-admits the client on that
+ * /ping and answers, and the client carries on under its name. Otherwise it ends as it always did.
+ */
+export const RESTART_WAIT_MS = 3_000;
+export const RESTART_PING_MS = 200;
 
 /** How one attempt to join ended. */
 type JoinOutcome =
@@ -147,7 +154,7 @@ export async function runSession(options: ClientOptions, screen: Screen): Promis
     clearTimeout(shutdownCheck);
     shutdownCheck = undefined;
     screen.show(LineKind.server, notice.shuttingDown);
-    leave(0);
+    awaitRestart();
   };
   onError = () => shutDown(); // nothing listens at the relay's port any more
   onLine = (line) => {
@@ -171,6 +178,40 @@ export async function runSession(options: ClientOptions, screen: Screen): Promis
     me = renamedTo(line, me) ?? me;
     screen.show(classify(line, me), line);
   };
+  // The relay said goodbye and stopped answering. One that restarts with --state remembers this address: the next
+  // /ping re-admits it under its name (answering a join code first, off loopback), and any answer but a refusal
+  // means carry on. Nothing is shown until then; with no answer within RESTART_WAIT_MS, the client ends.
+  let restartWait: ReturnType<typeof setInterval> | undefined;
+  function awaitRestart(): void {
+    const chatting = onLine;
+    const chattingError = onError;
+    onError = () => {}; // the port is closed until the new process binds it: expected
+    send("/ping");
+    restartWait = setInterval(() => send("/ping"), RESTART_PING_MS);
+    const giveUp = setTimeout(() => done(false), RESTART_WAIT_MS);
+    function done(back: boolean): void {
+      clearInterval(restartWait);
+      restartWait = undefined;
+      clearTimeout(giveUp);
+      onLine = chatting;
+      onError = chattingError;
+      if (!back) return leave(0);
+      screen.note("(the relay restarted and remembers you: carrying on)");
+      pongsToHide += 1; // the other pings' answers, if any arrive late, are not the user's
+    }
+    onLine = (line) => {
+      if (line === notice.shuttingDown) return;
+      const step = joinStep(line, me);
+      if (step.kind === "reply") return send(step.text);
+      if (step.kind === "refused" || step.kind === "fatal" || line.startsWith(notice.nameTakenWhileAway(me))) return done(false);
+      if (line === notice.pong) return done(true);
+      if (step.kind === "joined" || !line.startsWith(SERVER_TAG)) {
+        done(true);
+        chatting(line);
+      }
+    };
+  }
+
   const keepalive = setInterval(() => {
     missedPings = heardSinceLastPing ? 0 : missedPings + 1;
     heardSinceLastPing = false;
@@ -208,6 +249,7 @@ export async function runSession(options: ClientOptions, screen: Screen): Promis
 
   const code = await finished;
   clearInterval(keepalive);
+  clearInterval(restartWait);
   if (shutdownCheck !== undefined) clearTimeout(shutdownCheck);
   return close(code);
 

@@ -54,7 +54,9 @@ function fold(text: string): string {
  * workers and mesh, so a name is the same name everywhere.
  */
 export function nameKey(name: string): string {
-  let key = keyRound(name);
+  let key = asciiKey(name);
+  if (key !== undefined) return key;
+  key = keyRound(name);
   // A prototype can lead to another once normalised or folded (a target's "₂" is "2" under NFKC, a capital
   // gamma folds to γ, which maps to y): repeat until nothing changes, at most KEY_ROUNDS (checked in a test).
   for (let round = 1; round < KEY_ROUNDS; round++) {
@@ -63,6 +65,34 @@ export function nameKey(name: string): string {
     key = next;
   }
   return key;
+}
+
+// Names are mostly ASCII, and keying one the general way costs a dozen normalisations (~2 µs): for ASCII, the
+// key is the concatenation of each character's key (NFKC and NFD leave ASCII alone, folding is per character,
+// nothing ASCII is ignorable), built once from the general rule and checked to be a fixed point.
+let asciiKeys: readonly string[] | null | undefined;
+function asciiKey(name: string): string | undefined {
+  if (asciiKeys === undefined) asciiKeys = buildAsciiKeys();
+  if (asciiKeys === null) return undefined;
+  let key = "";
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 0x80) return undefined;
+    key += asciiKeys[c]!;
+  }
+  return key;
+}
+
+// Each ASCII character's full key, or null if any is not itself ASCII and stable (then no fast path at all).
+function buildAsciiKeys(): readonly string[] | null {
+  const keys: string[] = [];
+  for (let c = 0; c < 0x80; c++) {
+    let key = String.fromCharCode(c);
+    for (let round = 0; round < KEY_ROUNDS; round++) key = keyRound(key);
+    if (!/^[\x00-\x7f]*$/.test(key) || keyRound(key) !== key) return null;
+    keys.push(key);
+  }
+  return keys;
 }
 
 function keyRound(text: string): string {

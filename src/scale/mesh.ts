@@ -9,6 +9,7 @@ import type { LinePrinter } from "../printer.ts";
 import { nameKey } from "../protocol/names.ts";
 import type { Client, Registry } from "../registry.ts";
 import { type Relay, startRelay } from "../relay.ts";
+import type { RestoredBinding } from "../state-file.ts";
 import { Bus, BusError } from "./bus.ts";
 import { Presence } from "./presence.ts";
 
@@ -83,7 +84,13 @@ class MeshMembership implements Membership {
  * Connects to the bus, opens presence, and starts the relay; `admission` is the relay's (RelayOptions), needed
  * when addresses are verified. Throws BusError or BindError.
  */
-export async function startMesh(config: RelayConfig, printer: LinePrinter | undefined, log: (line: string) => void, admission?: AdmissionFactory): Promise<MeshRelay> {
+export async function startMesh(
+  config: RelayConfig,
+  printer: LinePrinter | undefined,
+  log: (line: string) => void,
+  admission?: AdmissionFactory,
+  restore?: readonly RestoredBinding[],
+): Promise<MeshRelay> {
   const url = config.bus;
   if (url === undefined) throw new BusError("no bus configured");
   const nodeId = randomUUID().slice(0, 8);
@@ -98,7 +105,8 @@ export async function startMesh(config: RelayConfig, printer: LinePrinter | unde
     throw new BusError(`the bus at ${url} cannot keep presence (run nats-server with -js for JetStream): ${(err as Error).message}`);
   }
   try {
-    relay = await startRelay(config, printer, { membership, lines: bus, log, admission });
+    // Restored names are not claimed now: the bucket decides when each holder returns (Chat.readmit, then claim).
+    relay = await startRelay(config, printer, { membership, lines: bus, log, admission, ...(restore === undefined ? {} : { restore }) });
   } catch (err) {
     await presence.releaseAll();
     await bus.close();

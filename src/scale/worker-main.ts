@@ -63,6 +63,7 @@ try {
     reusePort: true,
     membership,
     admission: validateAddresses,
+    restore: data.restore,
     log: (line) => post({ t: "log", line: `${line} (worker ${data.index})` }),
   });
 } catch (err) {

@@ -2,6 +2,7 @@
 
 import type { RelayConfig } from "../config.ts";
 import type { SocketSetup } from "../sockopt.ts";
+import type { RestoredBinding } from "../state-file.ts";
 
 /** What a worker is started with. */
 export interface WorkerData {
@@ -12,6 +13,8 @@ export interface WorkerData {
   readonly sweeper: boolean;
   /** Liveness gossip period: how often a worker tells the others which clients it heard from. */
   readonly gossipMs: number;
+  /** Bindings from the state file: every worker remembers them, so a client returns on whichever socket it hashes to. */
+  readonly restore: readonly RestoredBinding[];
 }
 
 /** A counters snapshot: RelayStats as structured clone carries it. */

@@ -5,8 +5,9 @@ import type { RelayConfig } from "../config.ts";
 import { formatEndpoint } from "../protocol/endpoint.ts";
 import { nameKey } from "../protocol/names.ts";
 import { BindError } from "../relay.ts";
-import { addressKey } from "../remembered.ts";
+import { addressKey, RememberedNames } from "../remembered.ts";
 import type { SocketSetup } from "../sockopt.ts";
+import type { RestoredBinding, StateSource } from "../state-file.ts";
 import { RelayStats } from "../stats.ts";
 import type { FromWorker, StatsSnapshot, ToWorker, WorkerData, WorkerReport } from "./worker-messages.ts";
 
@@ -30,6 +31,8 @@ export interface WorkerGroup {
    * which know them already. For tests of exactly that.
    */
   kill(index: number): Promise<void>;
+  /** Who is who, for a state file: the main thread owns it, as it owns the name index. */
+  readonly state: StateSource;
 }
 
 /** Where workers' console output goes: whole lines, in chunks. */
@@ -43,18 +46,31 @@ function gossipPeriodMs(idleTimeoutMs: number): number {
 interface Entry {
   readonly name: string;
   readonly key: string;
+  readonly address: string;
+  readonly port: number;
+  /** Last heard of (monotonic ms): at the join, then from liveness gossip. */
+  seenMs: number;
 }
 
 /**
  * Starts `config.workers` relay threads on one port. Worker 0 binds first (so `--port 0` picks one port for all),
  * then the others join its SO_REUSEPORT group. Throws BindError when the port cannot be bound.
  */
-export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWriter = () => {}, log: (line: string) => void = () => {}): Promise<WorkerGroup> {
+export async function startWorkers(
+  config: RelayConfig,
+  writeConsole: ConsoleWriter = () => {},
+  log: (line: string) => void = () => {},
+  restore: readonly RestoredBinding[] = [],
+): Promise<WorkerGroup> {
   const gossipMs = gossipPeriodMs(config.idleTimeoutMs);
   const workers = new Map<number, Worker>();
   // The name index: the single owner of who is called what. Workers admit optimistically; the first claim here wins.
   const byAddress = new Map<string, Entry>();
   const byName = new Map<string, string>();
+  // Timed-out clients' names, mirrored from the sweeping worker's leaves: the state file's other half.
+  const remembered = new RememberedNames(config.rememberedNames, config.rememberMs);
+  remembered.restore(restore, performance.now());
+  let changes = 0;
   const replies = new Map<number, (report: WorkerReport) => void>();
   const closedReports = new Map<number, (report: WorkerReport) => void>();
   let nextId = 1;
@@ -75,8 +91,10 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
         if (holder !== undefined && holder !== at) return send(from, { t: "evict", name: message.name, address: message.address, port: message.port });
         const previous = byAddress.get(at);
         if (previous !== undefined) byName.delete(previous.key);
-        byAddress.set(at, { name: message.name, key });
+        byAddress.set(at, { name: message.name, key, address: message.address, port: message.port, seenMs: performance.now() });
         byName.set(key, at);
+        remembered.take(message.address, message.port, 0);
+        changes++;
         return others(from, message);
       }
       case "leave": {
@@ -85,6 +103,8 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
         if (entry === undefined || entry.key !== nameKey(message.name)) return;
         byAddress.delete(at);
         byName.delete(entry.key);
+        if (message.timedOut) remembered.remember(message.address, message.port, message.name, performance.now());
+        changes++;
         return others(from, message);
       }
       case "rename": {
@@ -97,13 +117,21 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
           return send(from, { t: "revert", name: message.name, oldName: entry.name, address: message.address, port: message.port });
         }
         byName.delete(entry.key);
-        byAddress.set(at, { name: message.name, key });
+        byAddress.set(at, { ...entry, name: message.name, key });
         byName.set(key, at);
+        changes++;
         send(from, { t: "granted", name: message.name, address: message.address, port: message.port });
         return others(from, message);
       }
-      case "seen":
+      case "seen": {
+        const nowMs = performance.now();
+        const heard = message.clients;
+        for (let i = 0; i + 1 < heard.length; i += 2) {
+          const entry = byAddress.get(addressKey(heard[i] as string, heard[i + 1] as number));
+          if (entry !== undefined) entry.seenMs = nowMs;
+        }
         return others(from, message);
+      }
       case "console":
         return writeConsole(message.chunk);
       case "log":
@@ -122,7 +150,7 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
   }
 
   function spawn(index: number, port: number): Promise<{ port: number; sockopts: SocketSetup | undefined }> {
-    const data: WorkerData = { index, config: { ...config, port }, sweeper: index === 0, gossipMs };
+    const data: WorkerData = { index, config: { ...config, port }, sweeper: index === 0, gossipMs, restore };
     const worker = new Worker(new URL("./worker-main.ts", import.meta.url), { workerData: data });
     workers.set(index, worker);
     return new Promise((resolve, reject) => {
@@ -205,6 +233,19 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
       const reports = await Promise.race([Promise.all(done), Bun.sleep(graceMs + 3000).then(() => [] as WorkerReport[])]);
       await stopAll();
       return reports;
+    },
+    state: {
+      get changes() {
+        return changes + remembered.changes;
+      },
+      snapshot(wallNowMs) {
+        const nowMs = performance.now();
+        const offset = wallNowMs - nowMs;
+        remembered.expire(nowMs);
+        const clients = [...byAddress.values()].map((e) => ({ name: e.name, address: e.address, port: e.port, seenMs: e.seenMs + offset }));
+        const away = [...remembered.all()].map((b) => ({ name: b.name, address: b.address, port: b.port, timedOutMs: b.expiresMs - remembered.ttlMs + offset }));
+        return { writtenMs: wallNowMs, clients, away };
+      },
     },
     async kill(index) {
       const worker = workers.get(index);
