@@ -75,7 +75,8 @@ export function buildCharts(runs: readonly LabelledRun[]): ChartSpec[] {
   };
   const loss: ChartSpec = {
     id: "loss",
-    title: "Loss per second",
+    // Counted when lines arrive, not by the second they were sent in: a line in flight at a boundary shows as loss in one second.
+    title: "Loss per second (deliveries short of that second's sends × recipients; the run's loss is exact)",
     x: "time",
     yLabel: "loss %",
     series: runs.map((run, i) => ({ label: tag(run, "loss %"), scale: "y" as const, ...style(i, 2) })),
