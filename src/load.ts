@@ -1,15 +1,23 @@
 // Entry point of the load generator: parse flags, make room for the sockets, run, print, exit with a verdict.
 
 import { writeFileSync } from "node:fs";
+import { renderReport } from "./load/html-report.ts";
 import { ensureFdLimit } from "./load/kernel.ts";
 import { type LoadOptions, parseLoadOptions, usage } from "./load/options.ts";
 import { processCpuSeconds, type SpawnedRelay, spawnRelay } from "./load/relay-process.ts";
 import { liveLine, summaryJson, summaryTable } from "./load/report.ts";
+import { parseReportArgs, REPORT_COMMAND, REPORT_USAGE, runReportCommand } from "./load/report-command.ts";
 import { LoadError, LoadRun } from "./load/run.ts";
 import { parseOrExit } from "./usage.ts";
 
 /** File descriptors beyond one per client: Bun, stdio, worker plumbing. */
 const FD_HEADROOM = 64;
+
+// `report A.json B.json … --out FILE.html` is a subcommand: the one positional the generator takes, so it is read before the flags.
+if (Bun.argv[2] === "report") {
+  const args = parseOrExit({ command: REPORT_COMMAND, text: REPORT_USAGE }, () => parseReportArgs(Bun.argv.slice(3)));
+  process.exit(runReportCommand(args));
+}
 
 const parsed = parseOrExit(usage, () => parseLoadOptions(Bun.argv.slice(2)));
 let options: LoadOptions = parsed.options;
@@ -40,9 +48,10 @@ const run = new LoadRun(
   o,
   {
     live,
-    interval(view) {
-      live(liveLine(view, o.clients));
-      if (o.jsonStream) process.stdout.write(`${JSON.stringify({ interval: view })}\n`);
+    interval(record, view) {
+      if (view !== undefined) live(liveLine(view, o.clients));
+      // The live line's fields first (as before), then the interval record that --out keeps in intervals[].
+      if (o.jsonStream) process.stdout.write(`${JSON.stringify({ interval: { ...view, ...record } })}\n`);
     },
   },
   () => (relayPid === undefined ? null : processCpuSeconds(relayPid)),
@@ -65,6 +74,7 @@ try {
   if (o.json || o.jsonStream) process.stderr.write(`${table}\n`);
   else process.stdout.write(`${table}\n`);
   if (o.out !== undefined) writeFileSync(o.out, `${json}\n`);
+  if (o.report !== undefined) writeFileSync(o.report, renderReport([{ label: "this run", summary }], `Load run against ${summary.target}: ${summary.clients} clients, ${summary.rate} msg/s`));
   code = summary.interrupted ? 130 : summary.breaches.length > 0 ? 1 : 0;
 } catch (err) {
   if (!(err instanceof LoadError)) throw err;

@@ -83,8 +83,10 @@ describe("load generator against a relay", () => {
     const r = await runScript("load.ts", ["--port", String(s.port), "--clients", "10", "--rate", "50", "--duration", "2.2", "--json-stream", "--out", out, "--quiet"], 20_000);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
-    const intervals = lines.slice(0, -1).map((l) => JSON.parse(l) as { interval: { t_s: number; sent_per_s: number } });
-    expect(intervals.map((i) => i.interval.t_s)).toEqual([1, 2]);
+    const intervals = lines.slice(0, -1).map((l) => JSON.parse(l) as { interval: { t_s: number; sent_per_s: number; drain: boolean } });
+    // One line per second, then the drain record: the 0.2 s after the last full second, and what arrived after it.
+    expect(intervals.filter((i) => !i.interval.drain).map((i) => i.interval.t_s)).toEqual([1, 2]);
+    expect(intervals.at(-1)!.interval.drain).toBe(true);
     expect(intervals[1]!.interval.sent_per_s).toBe(50);
     const saved = await Bun.file(out).text();
     expect((JSON.parse(saved) as { sent: number }).sent).toBe(110);

@@ -14,7 +14,7 @@ const LEAVE_PAUSE_MS = 5;
 export type DataHandler = (local: number, datagram: Uint8Array) => void;
 
 /** Socket receive buffer asked for per client, as the C load driver does. */
-const RECEIVE_BUFFER_BYTES = 1 << 20;
+export const RECEIVE_BUFFER_BYTES = 1 << 20;
 /**
  * Re-sending a name is not free: if the first one is only queued at the relay, the relay takes the second
  * for a chat line and sends it to everyone. Joining is slow by nature at scale — a join costs the relay

@@ -67,3 +67,8 @@ export function summarize(h: Histogram): LatencySummary {
     mean: Math.round(h.mean),
   };
 }
+
+/** A histogram from its compressed base64 form, with 64-bit counts (a whole run's may exceed 32 bits). */
+export function decodeHistogram(encoded: string): Histogram {
+  return hdr.decodeFromCompressedBase64(encoded, 64, false);
+}

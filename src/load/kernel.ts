@@ -54,3 +54,11 @@ export function setReceiveBuffer(socket: { readonly fd?: number }, bytes: number
   if (c === null || typeof fd !== "number") return false;
   return c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([bytes]));
 }
+
+/** The receive buffer a socket was granted in bytes (Linux doubles the request for bookkeeping), or null where it cannot be read. */
+export function receiveBuffer(socket: { readonly fd?: number } | undefined): number | null {
+  const c = libc();
+  const fd = socket?.fd;
+  if (c === null || typeof fd !== "number") return null;
+  return c.getsockopt(fd, SOL_SOCKET, SO_RCVBUF) ?? null;
+}

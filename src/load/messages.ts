@@ -82,8 +82,8 @@ export interface JoinProgress {
 }
 
 export type Report =
-  /** Sockets open; `ports` are their local ports (for the kernel's per-socket drop counters). */
-  | { readonly kind: "opened"; readonly ports: number[] }
+  /** Sockets open; `ports` are their local ports (for the kernel's per-socket drop counters); the receive buffer one was granted. */
+  | { readonly kind: "opened"; readonly ports: number[]; readonly receiveBufferBytes: number | null }
   | { readonly kind: "fatal"; readonly message: string }
   | ({ readonly kind: "joining" } & JoinProgress)
   /** Join phase over for this worker; `senders` are its registered sender ids, `firstJoined` its lowest joined id (Infinity if none). */

@@ -7,6 +7,9 @@ import { MAX_UDP_PAYLOAD } from "../protocol/wire.ts";
 import { type Usage, usageText } from "../usage.ts";
 import { HEADER_BYTES, MAX_SENDERS } from "./wire.ts";
 
+/** How --help mentions the report subcommand (its own --help says the rest). */
+const REPORT_USAGE_LINE = "Also: bun run src/load.ts report A.json [B.json …] --out FILE.html  (runs' --out files on one page)";
+
 /** Everything the load generator can be told. */
 export interface LoadOptions {
   readonly host: string;
@@ -25,6 +28,8 @@ export interface LoadOptions {
   readonly json: boolean;
   readonly jsonStream: boolean;
   readonly out: string | undefined;
+  /** A self-contained HTML report to write at the end. */
+  readonly report: string | undefined;
   readonly maxLoss: number | undefined;
   readonly maxP99Ms: number | undefined;
   readonly spawnServer: boolean;
@@ -91,6 +96,13 @@ const loadFlags = {
   json: toggle({ section: "Output", flag: "json", help: "one JSON summary line on stdout (the table goes to stderr)" }),
   jsonStream: toggle({ flag: "json-stream", help: 'one {"interval": …} JSON line per second on stdout, then the summary line as --json' }),
   out: text({ flag: "out", arg: "FILE", default: undefined, nonEmpty: "a file name", help: "also write the JSON summary line to FILE" }),
+  report: text({
+    flag: "report",
+    arg: "FILE",
+    default: undefined,
+    nonEmpty: "a file name",
+    help: "also write a self-contained HTML report (charts over time, latency spectrum, host, thresholds) to FILE",
+  }),
   quiet: toggle({ flag: "quiet", help: "no live line on stderr" }),
   leave: toggle({
     flag: "no-leave",
@@ -115,7 +127,8 @@ export const usage: Usage = usageText(
   {
     command: "bun run src/load.ts",
     about: `Many synthetic chat clients against a relay, each with its own UDP socket. Senders send open loop
-(by the clock, not by replies); every client records every relayed line it receives.`,
+(by the clock, not by replies); every client records every relayed line it receives.
+${REPORT_USAGE_LINE}`,
     footer: "Exit: 0 ok, 1 threshold breached or relay unreachable, 2 bad flags, 130 interrupted (summary printed).",
   },
   loadFlags,

@@ -1,7 +1,7 @@
 // What a load run shows: the summary's JSON line, the table, the live line.
 
 import type { LatencySummary } from "./histogram.ts";
-import type { Summary } from "./summary.ts";
+import { type Summary, thresholdText } from "./summary.ts";
 
 export function summaryJson(s: Summary): string {
   return JSON.stringify(s);
@@ -29,7 +29,8 @@ export function summaryTable(s: Summary): string {
     rows.push(["drops", `${s.client_socket_drops} at the clients' sockets${relay} (kernel counters)`]);
   }
   for (const w of s.warnings) rows.push(["warning", w]);
-  for (const b of s.breaches) rows.push(["BREACH", b]);
+  // k6-style: every threshold given, ✓ or ✗ (exit 1 if any is ✗).
+  s.thresholds.forEach((t, i) => rows.push([i === 0 ? "thresholds" : "", `${t.pass ? "✓" : "✗"} ${thresholdText(t)}`]));
   if (s.interrupted) rows.push(["note", "interrupted: summary so far"]);
   return rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join("\n");
 }

@@ -2,7 +2,10 @@
 
 import { Worker } from "node:worker_threads";
 import { formatEndpoint } from "../protocol/endpoint.ts";
+import { RECEIVE_BUFFER_BYTES } from "./clients.ts";
 import { mergeEncoded, newHistogram } from "./histogram.ts";
+import { readHostFacts } from "./host.ts";
+import { type IntervalRecord, IntervalRecorder } from "./intervals.ts";
 import { addCounters, type Command, type Counters, clockUs, type JoinProgress, type Report, type WorkerSetup, zeroCounters } from "./messages.ts";
 import type { LoadOptions } from "./options.ts";
 import type { IntervalView } from "./report.ts";
@@ -19,8 +22,8 @@ export class LoadError extends Error {
 export interface RunOutput {
   /** A progress line for a person (stderr). */
   live(line: string): void;
-  /** One interval, for `--json-stream` and the live line. */
-  interval(view: IntervalView): void;
+  /** One interval, for `--json-stream` and (each full second, with `view`) the live line; the drain record has no view. */
+  interval(record: IntervalRecord, view?: IntervalView): void;
 }
 
 /** No client joined within this long: the relay is not answering. */
@@ -67,7 +70,9 @@ export class LoadRun {
   private readonly raw = newHistogram(true);
   private readonly spread = newHistogram(true);
   private readonly clientPorts = new Set<number>();
-  private readonly pending = new Map<number, { count: number; counters: Counters }>();
+  private t0Us = 0;
+  private recorder: IntervalRecorder | undefined;
+  private receiveBufferBytes: number | null = null;
 
   constructor(
     private readonly o: LoadOptions,
@@ -154,12 +159,19 @@ export class LoadRun {
     const recipients = echo ? join.joined : join.joined - 1;
     this.recipients = recipients;
     const t0Us = this.now() + START_DELAY_US;
+    this.t0Us = t0Us;
     const endUs = t0Us + o.durationS * 1e6;
     const cpu0 = process.cpuUsage();
     const relay0 = this.relayCpuS();
     const relayPorts = new Set(isLoopback(o.host) ? [o.port] : []);
     const clientDrops0 = socketDrops(this.clientPorts);
     const relayDrops0 = relayPorts.size > 0 ? socketDrops(relayPorts) : null;
+    this.recorder = new IntervalRecorder(this.workers.length, recipients, () => ({
+      relayCpuS: this.relayCpuS(),
+      relayDrops: relayPorts.size > 0 ? socketDrops(relayPorts) : null,
+      clientDrops: socketDrops(this.clientPorts),
+    }));
+    const startedAt = new Date(this.epochMs + t0Us / 1000).toISOString();
     this.running = true;
     for (const w of this.workers) {
       this.command(w, { kind: "run", t0Us, endUs, ratePerSenderHz: senders > 0 ? o.rate / senders : 0, recipients, intervalUs: INTERVAL_US });
@@ -186,6 +198,9 @@ export class LoadRun {
       relayCpuS: relay0 === null || relay1 === null ? null : relay1 - relay0,
       clientDrops: drops(clientDrops0, clientDrops1),
       relayDrops: drops(relayDrops0, relayDrops1),
+      intervals: this.recorder.records,
+      host: readHostFacts(RECEIVE_BUFFER_BYTES, this.receiveBufferBytes),
+      startedAt,
     });
   }
 
@@ -212,6 +227,7 @@ export class LoadRun {
       case "opened":
         w.opened = true;
         for (const p of r.ports) this.clientPorts.add(p);
+        this.receiveBufferBytes ??= r.receiveBufferBytes;
         break;
       case "fatal":
         this.fatal ??= r.message;
@@ -245,29 +261,26 @@ export class LoadRun {
     mergeEncoded(this.spread, r.spread);
     w.lastDeliveryUs = Math.max(w.lastDeliveryUs, r.lastDeliveryUs);
     w.trackedReceivers = r.trackedReceivers;
+    const recorder = this.recorder;
     if (r.final) {
       w.final = true;
       if (r.drainCut) this.drainCut = true;
+      const drain = recorder?.addFinal(r, (Math.max(...this.workers.map((x) => x.lastDeliveryUs)) - this.t0Us) / 1e6);
+      if (drain !== undefined) this.out.interval(drain);
       return;
     }
-    let slot = this.pending.get(r.index);
-    if (slot === undefined) {
-      slot = { count: 0, counters: zeroCounters() };
-      this.pending.set(r.index, slot);
-    }
-    addCounters(slot.counters, r.counters);
-    if (++slot.count < this.workers.length) return;
-    this.pending.delete(r.index);
+    const record = recorder?.add(r.index, r);
+    if (record === undefined) return;
     // Lines sent in the interval just ended may still be on their way: they are not owed yet.
-    const owed = (this.totals.sent - slot.counters.sent) * this.recipients;
-    this.out.interval({
+    const owed = (this.totals.sent - record.sent) * this.recipients;
+    this.out.interval(record, {
       t_s: r.index + 1,
       joined: this.joinTotals().joined,
-      sent_per_s: slot.counters.sent,
-      deliveries_per_s: slot.counters.delivered,
+      sent_per_s: record.sent,
+      deliveries_per_s: record.delivered,
       loss_so_far: owed > 0 ? round(Math.max(0, 1 - (this.totals.delivered - this.totals.duplicates) / owed), 6) : 0,
       p99_so_far_us: this.latency.totalCount > 0 ? this.latency.getValueAtPercentile(99) : 0,
-      late: slot.counters.late,
+      late: record.late,
     });
   }
 

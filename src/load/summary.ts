@@ -1,8 +1,23 @@
 // The end-of-run summary: what the workers counted and measured, turned into the numbers a person and a machine read.
 
+import { encodeHistogram, type Histogram, type LatencySummary, summarize } from "./histogram.ts";
+import type { HostFacts } from "./host.ts";
+import type { EncodedHistograms, IntervalRecord } from "./intervals.ts";
 import type { Counters } from "./messages.ts";
-import { type Histogram, type LatencySummary, summarize } from "./histogram.ts";
 import type { LoadOptions } from "./options.ts";
+
+/** One threshold given on the command line, and how the run fared against it. */
+export interface Threshold {
+  /** The flag that set it, e.g. "--max-loss". */
+  flag: string;
+  /** What it bounds, e.g. "loss", "p99". */
+  metric: string;
+  limit: number;
+  actual: number;
+  /** "fraction" or "ms". */
+  unit: string;
+  pass: boolean;
+}
 
 /** The end-of-run summary. Field names are the JSON keys. */
 export interface Summary {
@@ -54,6 +69,20 @@ export interface Summary {
   interrupted: boolean;
   warnings: string[];
   breaches: string[];
+  /** Every threshold given, passed or not (`breaches` are the failed ones, as sentences). */
+  thresholds: Threshold[];
+  /** When sending started (ISO 8601), and the host the generator ran on. */
+  started_at: string | null;
+  host: HostFacts | null;
+  /**
+   * Reserved for the relay's own figures (its admin endpoint, --relay-metrics); absent when unknown. What the
+   * generator itself knows about the relay is in relay_cpu_s, relay_cpu_ns_per_delivery and relay_socket_drops.
+   */
+  relay?: Record<string, unknown>;
+  /** One record per second (the last covers the drain), as --json-stream prints them. */
+  intervals: IntervalRecord[];
+  /** The whole run's HdrHistograms (compressed base64, µs): decode and merge them with any HdrHistogram library. */
+  histograms: EncodedHistograms;
 }
 
 /** Everything a run measured, as the main thread holds it at the end. */
@@ -83,6 +112,9 @@ export interface Measured {
   readonly relayCpuS?: number | null;
   readonly clientDrops?: number | null;
   readonly relayDrops?: number | null;
+  readonly intervals?: IntervalRecord[];
+  readonly host?: HostFacts | null;
+  readonly startedAt?: string | null;
 }
 
 /** Builds the summary, its warnings and its threshold breaches. */
@@ -146,9 +178,32 @@ export function buildSummary(m: Measured): Summary {
     interrupted: m.interrupted,
     warnings,
     breaches: [],
+    thresholds: [],
+    started_at: m.startedAt ?? null,
+    host: m.host ?? null,
+    intervals: m.intervals ?? [],
+    histograms: { latency: encodeHistogram(m.latency), raw: encodeHistogram(m.raw), spread: encodeHistogram(m.spread) },
   };
+  summary.thresholds = evaluateThresholds(summary, o);
   summary.breaches = checkThresholds(summary, o);
   return summary;
+}
+
+/** Every threshold the options set, with the run's value and whether it passed. */
+export function evaluateThresholds(s: Summary, o: LoadOptions): Threshold[] {
+  const out: Threshold[] = [];
+  if (o.maxLoss !== undefined) out.push({ flag: "--max-loss", metric: "loss", limit: o.maxLoss, actual: s.loss, unit: "fraction", pass: s.loss <= o.maxLoss });
+  if (o.maxP99Ms !== undefined) {
+    const p99Ms = s.latency_us.p99 / 1000;
+    out.push({ flag: "--max-p99", metric: "p99", limit: o.maxP99Ms, actual: p99Ms, unit: "ms", pass: p99Ms <= o.maxP99Ms });
+  }
+  return out;
+}
+
+/** A threshold as a person reads it: "loss 0.000 % ≤ 0.100 %" when it passed, with > when it did not. */
+export function thresholdText(t: Threshold): string {
+  const fmt = t.unit === "fraction" ? fmtPct : (v: number) => `${v.toFixed(2)} ms`;
+  return `${t.metric} ${fmt(t.actual)} ${t.pass ? "≤" : ">"} ${t.flag} ${fmt(t.limit)}`;
 }
 
 /** Threshold breaches, each as a sentence; empty when the run passed. */

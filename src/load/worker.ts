@@ -3,6 +3,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { ClientPool } from "./clients.ts";
 import { encodeHistogram, newHistogram, recordUs } from "./histogram.ts";
+import { receiveBuffer } from "./kernel.ts";
 import { type Command, type Counters, clockUs, LATE_US, type Report, type WorkerSetup, zeroCounters } from "./messages.ts";
 import { SendSchedule } from "./schedule.ts";
 import { Arrival, SequenceTracker } from "./sequence.ts";
@@ -101,7 +102,7 @@ function endsWith(datagram: Uint8Array, tail: Uint8Array): boolean {
 let pool: ClientPool;
 try {
   pool = await ClientPool.open(setup, onData);
-  post({ kind: "opened", ports: pool.sockets.map((s) => s.port) });
+  post({ kind: "opened", ports: pool.sockets.map((s) => s.port), receiveBufferBytes: receiveBuffer(pool.sockets[0] as { fd?: number } | undefined) });
 } catch (err) {
   post({ kind: "fatal", message: (err as Error).message });
   throw err;
