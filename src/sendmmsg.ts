@@ -182,7 +182,6 @@ export class SendPathError extends Error {
  */
 export async function chooseSendPath(mode: SendPathMode, socket: object): Promise<SendPath> {
   if (mode === "bun") return { name: "bun", sender: undefined, why: "--send-path bun" };
-  if (mode === "auto") return { name: "bun", sender: undefined, why: "auto: sendmmsg not yet the default" };
   const failure = await sendmmsgFailure(socket);
   if (failure === undefined) {
     const sender = new MmsgSender(libc()!, fdOf(socket)!, socketFamily(socket)!);
