@@ -146,8 +146,8 @@ const relayFlags = {
     arg: "P",
     choices: sendPaths,
     default: SendPathMode.auto,
-    defaultText: "default auto = sendmmsg where its start-up self-check passes, else bun",
-    help: `${sendPaths.join("|")}: libc sendmmsg over preallocated headers, or Bun's sendMany`,
+    defaultText: "default auto = sendmmsg if its self-check passes",
+    help: `${sendPaths.join("|")}: libc sendmmsg or Bun's sendMany`,
   }),
   recvBufferBytes: integer({
     flag: "recv-buffer",
