@@ -1,10 +1,11 @@
-// Group 2: one broadcast to N real loopback recipients — the relay's chunked sendMany vs other batch sizes, a send() loop, node:dgram.
+// Group 2: one broadcast to N real loopback recipients — the relay's two send paths (sendmmsg, chunked sendMany), other batch sizes, a send() loop, node:dgram.
 
 import dgram from "node:dgram";
 import { bench, do_not_optimize, group, summary } from "mitata";
 import { FanOut } from "../src/fanout.ts";
 import { encodePrefix } from "../src/protocol/wire.ts";
 import { type PacketSlot, Registry } from "../src/registry.ts";
+import { chooseSendPath } from "../src/sendmmsg.ts";
 import { RelayStats } from "../src/stats.ts";
 import { Recipients } from "./recipients.ts";
 import { type BenchGroup, type BenchState, sweep } from "./suite.ts";
@@ -102,6 +103,32 @@ export const broadcastGroup: BenchGroup = {
         })
           .args({ n: ns, recipients: regimes })
           .baseline();
+
+        bench("FanOut.broadcast: sendmmsg path, one call per 1024 clients (N=$n, $recipients)", async function* (state: BenchState) {
+          const n = state.get("n") as number;
+          const regime = state.get("recipients") as Regime;
+          const r = await (rig ??= openRig(maxN));
+          const path = await chooseSendPath("sendmmsg", r.socket);
+          const registry = new Registry();
+          registry.attach(path.sender!);
+          for (let i = 0; i < n; i++) registry.add(`r${i}`, LOOPBACK, r.recipients.ports[i]!, 0);
+          const stats = new RelayStats();
+          const fan = new FanOut(r.socket, registry, stats, 2048, 1 << 18, 0, path.sender);
+          const frame = fan.frame(prefix, payload);
+          yield {
+            async manual() {
+              await settle(r, regime);
+              const t0 = Bun.nanoseconds();
+              fan.broadcast(frame);
+              const t1 = Bun.nanoseconds();
+              r.sent += n;
+              return t1 - t0;
+            },
+          };
+          if (stats.backpressureEvents + stats.sendErrors > 0 || fan.backlogSize > 0) {
+            notes.push(`sendmmsg N=${n}: ${stats.backpressureEvents} full-buffer events, ${stats.sendErrors} send errors, ${fan.backlogSize} left queued`);
+          }
+        }).args({ n: ns, recipients: regimes });
 
         bench("sendMany, $chunk recipients per call (0: all) (N=$n, $recipients)", async function* (state: BenchState) {
           const n = state.get("n") as number;

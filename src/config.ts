@@ -11,6 +11,10 @@ export { ConfigError, parseHost, parseInteger, parseSeconds, parseSwitch } from 
 export const VerifyMode = { on: "on", off: "off", auto: "auto" } as const;
 export type VerifyMode = (typeof VerifyMode)[keyof typeof VerifyMode];
 
+/** `--send-path`: how fan-out hands datagrams to the kernel; `auto` = sendmmsg where its start-up self-check passes. */
+export const SendPathMode = { auto: "auto", sendmmsg: "sendmmsg", bun: "bun" } as const;
+export type SendPathMode = (typeof SendPathMode)[keyof typeof SendPathMode];
+
 /** Everything the relay can be told. Tunables only: wire strings and spec limits live in protocol/wire.ts. */
 export interface RelayConfig {
   readonly host: string;
@@ -27,6 +31,8 @@ export interface RelayConfig {
   readonly sendQueueBytes: number;
   /** Recipients per `sendMany` call: fewer reach the first recipients sooner, more carry more (README, Performance). */
   readonly sendBatchClients: number;
+  /** libc sendmmsg over preallocated headers, Bun's sendMany, or the first where it works (sendmmsg.ts). */
+  readonly sendPath: SendPathMode;
   /** Kernel receive buffer to ask for (0 = OS default): absorbs bursts, such as join storms. */
   readonly recvBufferBytes: number;
   /** Kernel send buffer to ask for (0 = OS default): room for a fan-out before EAGAIN. */
@@ -89,6 +95,7 @@ const MAX_WORKERS = 256;
 /** Longest --idle-timeout: a week, in seconds. */
 const MAX_IDLE_TIMEOUT_S = 604_800;
 
+const sendPaths = [SendPathMode.auto, SendPathMode.sendmmsg, SendPathMode.bun] as const;
 const verifyModes = [VerifyMode.on, VerifyMode.off, VerifyMode.auto] as const;
 
 /** Every relay flag, keyed by the RelayConfig field it sets; --help lists them in this order. */
@@ -136,6 +143,15 @@ const relayFlags = {
     min: 1,
     max: 65_536,
     help: "recipients per sendMany call, 1-65536; smaller reaches the first recipients sooner, larger carries more",
+  }),
+  sendPath: choice({
+    flag: "send-path",
+    env: "RELAY_SEND_PATH",
+    arg: "P",
+    choices: sendPaths,
+    default: SendPathMode.auto,
+    defaultText: "default auto = sendmmsg if its self-check passes",
+    help: `${sendPaths.join("|")}: libc sendmmsg or Bun's sendMany`,
   }),
   recvBufferBytes: integer({
     flag: "recv-buffer",

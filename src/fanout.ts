@@ -8,6 +8,17 @@ export interface BatchSender {
   sendMany(packets: readonly PacketSlot[]): number;
 }
 
+/**
+ * A send path that reaches registry slots itself (sendmmsg.ts: native headers mirrored from the registry), so
+ * a line needs no packet array at all. Its results mean what `sendBatch`'s do.
+ */
+export interface SlotSender {
+  /** Points the following `sendSlots` calls at `frame`, which stays alive and unchanged until they return. */
+  use(frame: Uint8Array): void;
+  /** Sends to slots [from, to): the count sent from `from` on, 0 for a full socket buffer, -1 for an error at `from`. */
+  sendSlots(from: number, to: number): number;
+}
+
 /** A backlog entry: the recipients still owed a frame, with their own copy of it, sent from `head` on. */
 interface Pending {
   readonly packets: PacketSlot[];
@@ -65,6 +76,12 @@ export class FanOut {
     private readonly maxBacklogPackets: number,
     /** Bytes the backlog may hold (`--send-queue-bytes`); 0 = no byte caps, datagrams only. */
     private readonly maxBacklogBytes = 0,
+    /**
+     * The sendmmsg path (--send-path), or undefined for `socket.sendMany` alone. Broadcasts go through it while
+     * the backlog is empty; the backlog, notices to one client and anything queued behind it go through
+     * `socket.sendMany`, because only Bun's own sends arm its `drain` callback.
+     */
+    private readonly direct: SlotSender | undefined = undefined,
   ) {
     this.out = new Uint8Array(maxFrameBytes);
     this.views = new Array<Uint8Array | undefined>(maxFrameBytes + 1);
@@ -100,6 +117,11 @@ export class FanOut {
   /** Sends `frame` to every registered client: one `sendMany` per registry chunk (`--send-batch` recipients). */
   // hot path
   broadcast(frame: Uint8Array): void {
+    const direct = this.direct;
+    if (direct !== undefined && this.backlogPackets === 0) {
+      this.sendSlots(direct, frame, this.registry.size);
+      return;
+    }
     const chunks = this.registry.chunks;
     const n = chunks.length;
     if (n === 0) return;
@@ -112,6 +134,14 @@ export class FanOut {
   // hot path
   broadcastExcept(frame: Uint8Array, except: Client): void {
     const registry = this.registry;
+    const direct = this.direct;
+    if (direct !== undefined && this.backlogPackets === 0) {
+      if (registry.size === 0) return;
+      // The sender's slot goes last (its mirrored address with it), and the call stops short of it.
+      registry.moveToEnd(except);
+      this.sendSlots(direct, frame, registry.size - 1);
+      return;
+    }
     const chunks = registry.chunks;
     const n = chunks.length;
     if (n === 0) return;
@@ -149,11 +179,81 @@ export class FanOut {
     this.destinationBytes.clear();
   }
 
+  // hot path: the sendmmsg path, one call per --send-batch slots of [0, end) in the common case
+  private sendSlots(direct: SlotSender, frame: Uint8Array, end: number): void {
+    direct.use(frame);
+    const batch = this.registry.chunkClients;
+    for (let at = 0; at < end; at += batch) {
+      const to = at + batch < end ? at + batch : end;
+      const sent = direct.sendSlots(at, to);
+      if (sent === to - at) {
+        this.stats.deliveries += sent;
+        continue;
+      }
+      const stop = this.resumeSlots(direct, at, to, sent);
+      if (stop < to) {
+        this.stats.backpressureEvents++;
+        this.enqueueSlots(stop, end, frame);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Cold path: `resume` for the sendmmsg path, in slots. No windows and no copies: a call from any slot on is
+   * just a later header address, and the kernel stops at the next error by itself, so K errors cost O(N + K).
+   */
+  private resumeSlots(direct: SlotSender, at: number, end: number, sent: number): number {
+    let errorsAtHead = 0;
+    let shortBefore = false;
+    for (;;) {
+      if (sent > 0) {
+        this.stats.deliveries += sent;
+        if (shortBefore) this.stats.sendErrors++;
+        at += sent;
+        errorsAtHead = 0;
+        shortBefore = at < end;
+      } else if (sent < 0) {
+        this.stats.sendErrors++;
+        shortBefore = false;
+        if (++errorsAtHead < MAX_ERRORS_AT_HEAD) {
+          sent = direct.sendSlots(at, end);
+          continue;
+        }
+        this.stats.drops.unsendable++;
+        at += 1;
+        errorsAtHead = 0;
+      } else {
+        return at;
+      }
+      if (at === end) return end;
+      sent = direct.sendSlots(at, end);
+    }
+  }
+
+  /**
+   * Cold path: the sendmmsg path met a full socket buffer at slot `from`. Slots [from, end) are queued as the
+   * Bun path queues them, from the registry's packet arrays, and the backlog is tried at once through
+   * `sendMany`: on a still-full buffer that arms Bun's `drain` callback, which the FFI call cannot.
+   */
+  private enqueueSlots(from: number, end: number, frame: Uint8Array): void {
+    const chunks = this.registry.chunks;
+    const batch = this.registry.chunkClients;
+    for (let k = (from / batch) | 0; k * batch < end; k++) {
+      const first = k * batch;
+      const chunk = chunks[k]!;
+      const stop = Math.min(end - first, chunk.length / 3) * 3;
+      const start = Math.max(0, from - first) * 3;
+      if (start < stop) this.enqueue(chunk, start, stop, frame, false);
+    }
+    this.flushBacklog();
+  }
+
   // hot path: one sendMany for a chunk (or one packet) in the common case; `single`: a `sendTo`
   private send(packets: PacketSlot[], frame: Uint8Array, single: boolean): void {
     if (this.backlogPackets > 0) {
       // Never overtake queued lines: clients rely on seeing them in order.
-      this.enqueue(packets, 0, frame, single);
+      this.enqueue(packets, 0, packets.length, frame, single);
       return;
     }
     const sent = sendBatch(this.socket, packets);
@@ -170,7 +270,7 @@ export class FanOut {
     if (stop === packets.length) return;
     // The socket buffer is full: queue the rest for `drain`.
     this.stats.backpressureEvents++;
-    this.enqueue(packets, stop, frame, single);
+    this.enqueue(packets, stop, packets.length, frame, single);
   }
 
   /**
@@ -229,8 +329,8 @@ export class FanOut {
     return scratch;
   }
 
-  private enqueue(packets: readonly PacketSlot[], from: number, frame: Uint8Array, single: boolean): void {
-    const count = (packets.length - from) / 3;
+  private enqueue(packets: readonly PacketSlot[], from: number, to: number, frame: Uint8Array, single: boolean): void {
+    const count = (to - from) / 3;
     const bytes = entryBytes(frame.length, count);
     const destination = single && this.maxBacklogBytes > 0 ? destinationKey(packets) : undefined;
     if (this.backlogPackets + count > this.maxBacklogPackets || !this.bytesFit(bytes, destination)) {
@@ -239,7 +339,7 @@ export class FanOut {
     }
     // The frame lives in the reused output buffer and the packet array is the registry's: the backlog needs copies.
     const copy = frame.slice();
-    const own = packets.slice(from);
+    const own = packets.slice(from, to);
     for (let i = 0; i < own.length; i += 3) own[i] = copy;
     this.backlog.push({ packets: own, head: 0, bytes, destination });
     this.backlogPackets += count;

@@ -1,6 +1,6 @@
-// The few libc calls Bun has no API for (socket options, the open-file limit), loaded once through bun:ffi; Linux only.
+// The few libc calls Bun has no API for (socket options, the open-file limit, sendmmsg), loaded once through bun:ffi; Linux only.
 
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
 
 /** The calls, typed; `null` where libc cannot be loaded here (not Linux, or no libc.so.6). */
 export interface Libc {
@@ -9,6 +9,13 @@ export interface Libc {
   getsockopt(fd: number, level: number, name: number): number | undefined;
   getrlimit(resource: number, into: BigUint64Array): boolean;
   setrlimit(resource: number, limits: BigUint64Array): boolean;
+  /**
+   * sendmmsg(2) itself, no wrapper: `hdrs` is a raw address (an mmsghdr array the caller keeps alive). Returns
+   * the count sent, or -1 with the reason in `errno()`. Hot path: the caller owns every pointer it passes.
+   */
+  readonly sendmmsg: (fd: number, hdrs: number, count: number, flags: number) => number;
+  /** This thread's errno, read through __errno_location: only meaningful right after a call that returned -1. */
+  errno(): number;
 }
 
 let loaded: Libc | null | undefined;
@@ -24,6 +31,8 @@ export function libc(): Libc | null {
       getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
       getrlimit: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
       setrlimit: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+      sendmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+      __errno_location: { args: [], returns: FFIType.ptr },
     });
     const value = new Int32Array(1);
     const len = new Uint32Array(1);
@@ -35,6 +44,8 @@ export function libc(): Libc | null {
       },
       getrlimit: (resource, into) => c.getrlimit(resource, ptr(into)) === 0,
       setrlimit: (resource, limits) => c.setrlimit(resource, ptr(limits)) === 0,
+      sendmmsg: c.sendmmsg as (fd: number, hdrs: number, count: number, flags: number) => number,
+      errno: () => read.i32(c.__errno_location()!, 0),
     };
   } catch {
     loaded = null;

@@ -26,6 +26,19 @@ export interface Client extends Bucket {
 export type PacketSlot = Uint8Array | number | string;
 
 /**
+ * Something that keeps its own per-slot copy of each client's destination (sendmmsg.ts: sockaddrs in native
+ * memory) and must follow the registry's slots exactly as the packet triples do.
+ */
+export interface SlotMirror {
+  /** Slot `slot` is now `address`:`port` (a join). */
+  set(slot: number, address: string, port: number): void;
+  /** Slot `to` takes slot `from`'s destination (a leave's swap-remove). */
+  move(from: number, to: number): void;
+  /** Slots `a` and `b` trade destinations (`moveToEnd`). Hot path with --no-echo: once per line. */
+  swap(a: number, b: number): void;
+}
+
+/**
  * Recipients per `sendMany` call by default (`--send-batch`): one `sendmmsg` for up to 1024, as the C reference batches. Smaller chunks let
  * the first recipients have a line sooner but cost throughput, because receivers woken more often cost the
  * sender more (measured in docs/benchmarks.md, `bun bench --group latency`).
@@ -50,9 +63,17 @@ export class Registry {
   private readonly byName = new Map<string, Client>();
   // prefixKey(address) → clients registered from that network.
   private readonly perNet = new Map<string, number>();
+  private mirror: SlotMirror | undefined;
 
   /** `chunkClients`: recipients per `sendMany` call. */
   constructor(readonly chunkClients = CHUNK_CLIENTS) {}
+
+  /** Has `mirror` follow every slot from now on, starting with the clients already registered. */
+  attach(mirror: SlotMirror): void {
+    this.mirror = mirror;
+    const clients = this.clients;
+    for (let i = 0; i < clients.length; i++) mirror.set(i, clients[i]!.address, clients[i]!.port);
+  }
 
   get size(): number {
     return this.clients.length;
@@ -105,6 +126,7 @@ export class Registry {
     }
     // Every payload slot holds the same frame; a newcomer copies the first so that stays true.
     last.push(chunks[0]!.length > 0 ? chunks[0]![0]! : EMPTY, port, address);
+    this.mirror?.set(client.slot, address, port);
     let ports = this.byAddress.get(address);
     if (ports === undefined) {
       ports = new Map();
@@ -150,6 +172,7 @@ export class Registry {
       chunk[to] = tail[from]!;
       chunk[to + 1] = tail[from + 1]!;
       chunk[to + 2] = tail[from + 2]!;
+      this.mirror?.move(last, at);
     }
     this.clients.pop();
     tail.length = from;
@@ -176,6 +199,7 @@ export class Registry {
       a[i + k] = b[j + k]!;
       b[j + k] = tmp;
     }
+    this.mirror?.swap(at, last);
   }
 
   /** All registered clients, in slot order. Do not hold on to the array. */

@@ -11,6 +11,7 @@ import type { LinePrinter } from "./printer.ts";
 import { formatEndpoint } from "./protocol/endpoint.ts";
 import { encode, notice } from "./protocol/wire.ts";
 import { type Client, Registry } from "./registry.ts";
+import { chooseSendPath } from "./sendmmsg.ts";
 import { type LineSink, teeLines } from "./sink.ts";
 import { type SocketSetup, setUpSocket } from "./sockopt.ts";
 import type { RestoredBinding } from "./state-file.ts";
@@ -32,6 +33,8 @@ export interface Relay {
   readonly backlog: number;
   /** `host:port`, with IPv6 hosts in brackets. */
   readonly endpoint: string;
+  /** How fan-out sends (`--send-path`, resolved): libc sendmmsg or Bun's sendMany. */
+  readonly sendPath: "sendmmsg" | "bun";
   /** Kernel buffer sizes granted and whether ICMP errors are off; undefined where nothing can be set (OS defaults apply). */
   readonly sockopts: SocketSetup | undefined;
   /**
@@ -139,7 +142,18 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     throw new BindError(`cannot listen on ${formatEndpoint(config.host, config.port)}: ${reason}`);
   }
   const sockopts = setUpSocket(socket, config.recvBufferBytes, config.sendBufferBytes);
-  const fanOut = new FanOut(socket, registry, stats, maxDatagram, config.sendQueuePackets, config.sendQueueBytes);
+  let sendPath: Awaited<ReturnType<typeof chooseSendPath>>;
+  try {
+    sendPath = await chooseSendPath(config.sendPath, socket);
+  } catch (err) {
+    clearInterval(clock);
+    socket.close();
+    throw err;
+  }
+  // The sender's buffers live as long as the socket: the registry and FanOut hold it until close.
+  if (sendPath.sender !== undefined) registry.attach(sendPath.sender);
+  options.log?.(`[SERVER] Send path: ${sendPath.name === "bun" ? "bun sendMany" : "sendmmsg"} (${sendPath.why})`);
+  const fanOut = new FanOut(socket, registry, stats, maxDatagram, config.sendQueuePackets, config.sendQueueBytes, sendPath.sender);
   fan = fanOut;
 
   const joins = new WindowCounter(perSource ? config.joinsPerIpPerSecond : 0, config.joinsPerSecond);
@@ -214,6 +228,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
       return fanOut.backlogSize;
     },
     endpoint: formatEndpoint(config.host, socket.port),
+    sendPath: sendPath.name,
     sockopts,
     async shutdown(graceMs = 2000, announce = true) {
       if (closed) return;

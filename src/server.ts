@@ -5,6 +5,7 @@ import { validateAddresses } from "./defence/validation.ts";
 import { LinePrinter, streamWriter } from "./printer.ts";
 import { notice } from "./protocol/wire.ts";
 import { BindError, startRelay } from "./relay.ts";
+import { SendPathError } from "./sendmmsg.ts";
 import { BusError } from "./scale/bus.ts";
 import { startMesh } from "./scale/mesh.ts";
 import { startWorkers, totalStats } from "./scale/workers.ts";
@@ -71,7 +72,7 @@ let relay: Running;
 try {
   relay = await start(parsed.config, loaded?.bindings ?? []);
 } catch (err) {
-  if (!(err instanceof BindError) && !(err instanceof BusError)) throw err;
+  if (!(err instanceof BindError) && !(err instanceof BusError) && !(err instanceof SendPathError)) throw err;
   process.stderr.write(`error: ${err.message}\n`);
   process.exit(1);
 }

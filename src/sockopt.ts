@@ -28,6 +28,13 @@ const IPV6_RECVERR = 25;
 
 const OFF = new Int32Array([0]);
 
+/** The socket's address family (AF_INET 2, AF_INET6 10), read with SO_DOMAIN; undefined where it cannot be. */
+export function socketFamily(socket: object): number | undefined {
+  const c = libc();
+  const fd = fdOf(socket);
+  return c === null || fd === undefined ? undefined : c.getsockopt(fd, SOL_SOCKET, SO_DOMAIN);
+}
+
 /**
  * Asks for `recvBytes`/`sendBytes` (0 = leave as is), turns ICMP error reporting off, and returns what the
  * kernel granted; undefined where none of it can be done here (not Linux, no fd, no libc).

@@ -9,8 +9,8 @@ const probe = Bun.spawnSync(["unshare", "-n", "sh", "-c", shaping()], { stderr: 
 const available = probe.exitCode === 0;
 if (!available) console.warn(`backpressure tests skipped: cannot shape a private loopback (${probe.stderr.toString().trim() || "unshare/tc unavailable"})`);
 
-async function scenario(mode: string, rate?: string) {
-  const proc = Bun.spawn(["unshare", "-n", "sh", "-c", `${shaping(rate)} && exec "$0" test/fixtures/backpressure.ts ${mode}`, bun], {
+async function scenario(mode: string, sendPath: string, rate?: string) {
+  const proc = Bun.spawn(["unshare", "-n", "sh", "-c", `${shaping(rate)} && exec "$0" test/fixtures/backpressure.ts ${mode} ${sendPath}`, bun], {
     cwd: root,
     stdout: "pipe",
     stderr: "pipe",
@@ -21,9 +21,11 @@ async function scenario(mode: string, rate?: string) {
   return JSON.parse(out.trim().split("\n").pop()!);
 }
 
-describe.skipIf(!available)("backpressure (EAGAIN on a shaped loopback)", () => {
+// The same scenarios over both send paths: sendmmsg meets EAGAIN itself and hands the rest to the Bun backlog.
+describe.skipIf(!available).each(["sendmmsg", "bun"])("backpressure (EAGAIN on a shaped loopback), send path %s", (sendPath) => {
   test("a burst that overruns the socket buffer is queued and delivered in full, in order", async () => {
-    const r = await scenario("burst");
+    const r = await scenario("burst", sendPath);
+    expect(r.sendPath).toBe(sendPath);
     expect(r.backpressureEvents).toBeGreaterThan(0);
     expect(r.deliveries).toBe(r.expected);
     expect(Object.values(r.drops as Record<string, number>).every((n) => n === 0)).toBe(true);
@@ -31,7 +33,8 @@ describe.skipIf(!available)("backpressure (EAGAIN on a shaped loopback)", () => 
   });
 
   test("a full queue drops and counts; everything is accounted and what arrives is in order", async () => {
-    const r = await scenario("overflow");
+    const r = await scenario("overflow", sendPath);
+    expect(r.sendPath).toBe(sendPath);
     expect(r.backpressureEvents).toBeGreaterThan(0);
     expect(r.drops.queue_overflow).toBeGreaterThan(0);
     expect(r.deliveries + r.drops.queue_overflow).toBe(r.expected);
@@ -42,7 +45,7 @@ describe.skipIf(!available)("backpressure (EAGAIN on a shaped loopback)", () => 
 
   test("a second Ctrl+C while the backlog drains exits at once", async () => {
     // 1 Mbit/s: the backlog of 20 KB-sized lines × 20 recipients takes seconds to leave.
-    const r = await scenario("second-sigint", "1mbit");
+    const r = await scenario("second-sigint", sendPath, "1mbit");
     expect(r.code).toBe(130);
     expect(r.ms).toBeLessThan(1500); // the first alone would wait out its 2 s grace for the backlog
   });

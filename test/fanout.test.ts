@@ -2,7 +2,7 @@
 // The same behaviours run on real sockets in relay.test.ts and backpressure.test.ts; here every outcome is reachable without root.
 
 import { describe, expect, test } from "bun:test";
-import { type BatchSender, entryBytes, FanOut, MAX_ERRORS_AT_HEAD, MIN_WINDOW_PACKETS, PER_DESTINATION_BACKLOG_BYTES } from "../src/fanout.ts";
+import { type BatchSender, entryBytes, FanOut, type SlotSender, MAX_ERRORS_AT_HEAD, MIN_WINDOW_PACKETS, PER_DESTINATION_BACKLOG_BYTES } from "../src/fanout.ts";
 import { encodePrefix } from "../src/protocol/wire.ts";
 import { type PacketSlot, Registry } from "../src/registry.ts";
 import { RelayStats } from "../src/stats.ts";
@@ -524,5 +524,123 @@ describe("FanOut: the backlog's bytes (--send-queue-bytes)", () => {
     for (let i = 0; i < 100; i++) r.fan.sendTo(sized(`m${i}`, 2000), FIRST_PORT, ADDRESS);
     expect(r.fan.backlogSize).toBe(100);
     expect(r.stats.drops.queue_overflow).toBe(0);
+  });
+});
+
+/**
+ * The sendmmsg path's side of the seam, scripted: the same steps as ScriptedSender (n, 0 = EAGAIN, "throw" = -1
+ * with an errno), over registry slots instead of packet arrays. What it sends is recorded in the same `out`.
+ */
+class ScriptedSlots implements SlotSender {
+  readonly calls: [number, number][] = [];
+  private frame: Uint8Array = new Uint8Array(0);
+  private readonly steps: Step[] = [];
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly out: Triple[],
+  ) {}
+
+  script(...steps: Step[]): this {
+    this.steps.push(...steps);
+    return this;
+  }
+
+  use(frame: Uint8Array): void {
+    this.frame = frame;
+  }
+
+  sendSlots(from: number, to: number): number {
+    this.calls.push([from, to]);
+    const step = this.steps.shift() ?? "all";
+    if (step === "throw") return -1;
+    const n = step === "all" ? to - from : step;
+    const text = decoder.decode(this.frame);
+    const batch = this.registry.chunkClients;
+    for (let s = from; s < from + n; s++) {
+      const chunk = this.registry.chunks[(s / batch) | 0]!;
+      const i = (s % batch) * 3;
+      this.out.push({ text, port: chunk[i + 1] as number, address: chunk[i + 2] as string });
+    }
+    return n;
+  }
+}
+
+function slotRig(clients: number, sendBatch = 1024, maxBacklog = 1 << 16) {
+  const registry = new Registry(sendBatch);
+  for (let i = 0; i < clients; i++) registry.add(`c${i}`, ADDRESS, FIRST_PORT + i, 0);
+  const sender = new ScriptedSender();
+  const slots = new ScriptedSlots(registry, sender.out);
+  const stats = new RelayStats();
+  const fan = new FanOut(sender, registry, stats, 2048, maxBacklog, 0, slots);
+  const prefix = encodePrefix("alice");
+  const utf8 = new TextEncoder();
+  const r: Rig = { fan, sender, stats, registry, line: (text) => fan.broadcast(fan.frame(prefix, utf8.encode(text))) };
+  return { ...r, slots, except: (text: string, who: number) => fan.broadcastExcept(fan.frame(prefix, utf8.encode(text)), registry.all().find((c) => c.port === FIRST_PORT + who)!) };
+}
+
+describe("FanOut over the sendmmsg seam (slot ranges)", () => {
+  test("one call per --send-batch slots; sendMany is not used", () => {
+    const r = slotRig(10, 4);
+    r.line("hi");
+    expect(r.slots.calls).toEqual([[0, 4], [4, 8], [8, 10]]);
+    expect(r.sender.calls).toHaveLength(0);
+    everyoneGot(r, 10, ["hi"]);
+    expect(r.stats.deliveries).toBe(10);
+    expect(counters(r.stats)).toEqual(quiet);
+  });
+
+  test("a short count resumes at the first unsent slot (no copy, no window); progress counts it as one send error", () => {
+    const r = slotRig(10);
+    r.slots.script(3, "all");
+    r.line("hi");
+    expect(r.slots.calls).toEqual([[0, 10], [3, 10]]);
+    everyoneGot(r, 10, ["hi"]);
+    expect(counters(r.stats)).toEqual({ ...quiet, sendErrors: 1 });
+  });
+
+  test(`-1 at the head is retried; ${MAX_ERRORS_AT_HEAD} in a row drop that one slot as unsendable and the rest still go`, () => {
+    const r = slotRig(5);
+    r.slots.script(...Array<Step>(MAX_ERRORS_AT_HEAD).fill("throw"), "all");
+    r.line("hi");
+    expect(r.slots.calls).toEqual([...Array(MAX_ERRORS_AT_HEAD).fill([0, 5]), [1, 5]]);
+    expect(byRecipient(r.sender.out).has(FIRST_PORT)).toBe(false);
+    expect(r.stats.deliveries).toBe(4);
+    expect(counters(r.stats)).toEqual({ ...quiet, sendErrors: MAX_ERRORS_AT_HEAD, unsendable: 1 });
+  });
+
+  test("EAGAIN queues the rest to the Bun backlog, which is tried at once through sendMany; later lines queue behind it, in order", () => {
+    const r = slotRig(6, 4);
+    r.slots.script(2, 0);
+    r.sender.script(0); // the immediate try meets the full buffer too: Bun arms its drain callback
+    r.line("one"); // slots 0-1 sent; 2-3 and 4-5 queued
+    r.line("two"); // queued whole behind the backlog, through the packet arrays
+    expect(r.slots.calls).toEqual([[0, 4], [2, 4]]);
+    expect(r.fan.backlogSize).toBe(4 + 6);
+    r.fan.drain();
+    expect(r.fan.backlogSize).toBe(0);
+    everyoneGot(r, 6, ["one", "two"]);
+    expect(counters(r.stats)).toEqual({ ...quiet, backpressureEvents: 1 });
+    expect(r.stats.deliveries).toBe(12);
+    r.line("three"); // the backlog is empty: back on the sendmmsg path
+    expect(r.slots.calls.at(-1)).toEqual([4, 6]);
+  });
+
+  test("a queue that cannot hold the rest drops it as queue_overflow and counts it", () => {
+    const r = slotRig(6, 4, 3);
+    r.slots.script(1, 0);
+    r.line("one");
+    expect(r.stats.drops.queue_overflow + r.stats.deliveries + r.fan.backlogSize).toBe(6);
+    r.fan.drain();
+    expect(r.stats.drops.queue_overflow + r.stats.deliveries).toBe(6);
+  });
+
+  test("--no-echo: everyone but the sender, the sender's slot parked last with its address", () => {
+    const r = slotRig(9, 4);
+    r.except("hi", 2);
+    expect(r.slots.calls).toEqual([[0, 4], [4, 8]]);
+    const got = byRecipient(r.sender.out);
+    expect([...got.keys()].sort()).toEqual(ports(0, 9).filter((p) => p !== FIRST_PORT + 2));
+    expect(r.stats.deliveries).toBe(8);
   });
 });
