@@ -29,7 +29,12 @@ interface Running {
 }
 
 const printer = new LinePrinter(streamWriter(process.stdout));
-const log = (line: string) => process.stderr.write(`${line}\n`);
+// Start-up notes (the send path, restored state) wait until the Running line is out: it stays the first line.
+let early: string[] | undefined = [];
+const log = (line: string): void => {
+  if (early !== undefined) early.push(line);
+  else process.stderr.write(`${line}\n`);
+};
 
 async function start(config: RelayConfig, restore: readonly RestoredBinding[]): Promise<Running> {
   if (config.workers > 0) {
@@ -73,6 +78,7 @@ try {
   relay = await start(parsed.config, loaded?.bindings ?? []);
 } catch (err) {
   if (!(err instanceof BindError) && !(err instanceof BusError) && !(err instanceof SendPathError)) throw err;
+  for (const line of early ?? []) process.stderr.write(`${line}\n`);
   process.stderr.write(`error: ${err.message}\n`);
   process.exit(1);
 }
@@ -92,6 +98,8 @@ printer.text(notice.running(relay.endpoint));
 // On stdout beside the Running line: both say what is serving; stderr is for notes, events and the summary.
 if (relay.shape !== undefined) printer.text(relay.shape);
 printer.flush();
+for (const line of early ?? []) process.stderr.write(`${line}\n`);
+early = undefined;
 warnSmallBuffers(parsed.config.recvBufferBytes, parsed.config.sendBufferBytes);
 if (relay.sockopts?.icmpErrorsOff !== true) {
   process.stderr.write("note: could not turn off ICMP error reporting (IP_RECVERR) on the socket; each client that went away will fail one send per line until it times out\n");
