@@ -3,7 +3,7 @@
 import { availableParallelism, hostname } from "node:os";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { RECEIVE_BUFFER_BYTES } from "./clients.ts";
-import { type AgentInfo, type AgentRecord, type ClaimReply, clockMs, connectBus, decode, encode, HEARTBEAT_MS, type StartOrder, subjects, type WorkOrder } from "./fleet.ts";
+import { type AgentInfo, type AgentRecord, type ClaimReply, clockMs, connectBus, decode, encode, tryDecode, HEARTBEAT_MS, type StartOrder, subjects, type WorkOrder } from "./fleet.ts";
 import { readHostFacts } from "./host.ts";
 import { ensureFdLimit } from "./kernel.ts";
 import { LoadRun } from "./run.ts";
@@ -73,7 +73,13 @@ export class Agent {
   private listen(): void {
     const name = this.o.name;
     const on = (subject: string, handle: (m: Msg) => void) => this.subs.push(this.nc.subscribe(subject, { callback: (err, m) => {
-      if (err === null) handle(m);
+      if (err === null && m.data.length > 0) {
+        try {
+          handle(m);
+        } catch (e) {
+          this.log(`agent ${name}: ignored a bad message on ${m.subject}: ${(e as Error).message}`);
+        }
+      }
     } }));
     on(subjects.discover, (m) => m.respond(encode(this.info())));
     on(subjects.clock(name), (m) => m.respond(encode({ now_ms: clockMs() })));
@@ -115,7 +121,8 @@ export class Agent {
     let onStart: ((s: StartOrder) => void) | undefined;
     const startSub = nc.subscribe(subjects.start(order.run), {
       callback: (err, m) => {
-        if (err === null) onStart?.(decode<StartOrder>(m.data));
+        const start = err === null ? tryDecode<StartOrder>(m.data) : undefined;
+        if (start !== undefined) onStart?.(start);
       },
     });
     let stopped = false;

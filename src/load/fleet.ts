@@ -91,6 +91,16 @@ export function decode<T>(data: Uint8Array): T {
   return JSON.parse(decoder.decode(data)) as T;
 }
 
+/** For subscriptions: undefined for what is not JSON (a "no responders" status is an empty message), never a throw in a callback. */
+export function tryDecode<T>(data: Uint8Array): T | undefined {
+  if (data.length === 0) return undefined;
+  try {
+    return decode<T>(data);
+  } catch {
+    return undefined;
+  }
+}
+
 /** This process's clock, ms on the `performance.timeOrigin` scale (Unix ms, monotonic within the process). */
 export function clockMs(): number {
   return performance.timeOrigin + performance.now();

@@ -61,11 +61,11 @@ function onData(local: number, datagram: Uint8Array): void {
   const sinceScheduled = t - fields.scheduledUs;
   const sender = fields.sender;
   // Another agent's line was timestamped by another host's clock: kept apart, the coordinator decides if it counts.
-  if (sender - senderBase >= ownSenders || sender < senderBase) recordUs(cross, sinceScheduled);
-  else {
+  const own = sender >= senderBase && sender - senderBase < ownSenders;
+  if (own) {
     recordUs(latency, sinceScheduled);
     recordUs(raw, sinceScheduled - fields.lagUs);
-  }
+  } else recordUs(cross, sinceScheduled);
   counters.delivered++;
   lastDeliveryUs = t;
   const arrival = tracker.record(local, sender, fields.seq);
@@ -78,6 +78,8 @@ function onData(local: number, datagram: Uint8Array): void {
   }
   const index = setup.worker + local * setup.workers;
   if (index < ownSenders && sender === senderBase + index) counters.selfDeliveries++;
+  // Only this generator's own messages have a slot in its ring (a fleet's agents each have their own ring).
+  if (!own) return;
   const spreadUs = ring.arrive(SpreadRing.key(sender, fields.seq, totalSenders), sinceScheduled, spreadRecipients);
   if (spreadUs >= 0) {
     recordUs(spread, spreadUs);
