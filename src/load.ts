@@ -85,7 +85,7 @@ const output = {
   },
 };
 const relayCpu = () => (relayPid === undefined ? null : processCpuSeconds(relayPid));
-const run: { done: Promise<Summary & { fleet?: { agents: Parameters<typeof agentLine>[0][] } }>; interrupt(): void } =
+const run: { done: Promise<Summary>; interrupt(): void } =
   o.agents !== undefined && o.bus !== undefined
     ? new Coordinator({ ...o, bus: o.bus, agents: o.agents }, parsed.given.has("workers"), output, relayCpu)
     : new LoadRun(o, output, relayCpu);

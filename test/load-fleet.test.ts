@@ -1,6 +1,9 @@
 // A fleet run as real processes: a coordinator and agent processes on a local nats-server against one spawned relay.
 
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import { natsServerPath, startNats } from "./support/nats.ts";
 import { endedOnDispose, readLines } from "./support/process.ts";
@@ -71,8 +74,12 @@ describe.skipIf(skipReason !== "")("load from several hosts", () => {
     await using nats = await startNats();
     await using a = await agent(nats.url, "alpha");
     await using b = await agent(nats.url, "beta");
-    const ok = await coordinate(nats.url, [...small, ...two, "--duration", "2", "--max-loss", "0.5"]);
+    const dir = mkdtempSync(join(tmpdir(), "fleet-"));
+    const ok = await coordinate(nats.url, [...small, ...two, "--duration", "2", "--max-loss", "0.5", "--report", join(dir, "r.html")]);
     expect(ok.code).toBe(0);
+    const page = readFileSync(join(dir, "r.html"), "utf8");
+    rmSync(dir, { recursive: true, force: true });
+    expect(page).toContain("<h2>Agents</h2>");
     const s = ok.summary!;
     expect(s.fleet.agents.map((x) => x.name)).toEqual(["alpha", "beta"]);
     expect(s.fleet.agents.every((x) => x.complete)).toBe(true);

@@ -146,7 +146,7 @@ export const usage: Usage = usageText(
     about: `Many synthetic chat clients against a relay, each with its own UDP socket. Senders send open loop
 (by the clock, not by replies); every client records every relayed line it receives.
 ${REPORT_USAGE_LINE}`,
-    footer: "Exit: 0 ok, 1 threshold breached or relay unreachable, 2 bad flags, 130 interrupted (summary printed).",
+    footer: "Exit: 0 ok, 1 threshold breached, relay unreachable, too few agents or an agent lost, 2 bad flags, 130 interrupted (summary printed).",
   },
   loadFlags,
 );
