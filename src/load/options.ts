@@ -9,7 +9,7 @@ import { HEADER_BYTES, MAX_SENDERS } from "./wire.ts";
 
 /** How --help mentions the report subcommand (its own --help says the rest). */
 const REPORT_USAGE_LINE = `Also: bun run src/load.ts report A.json [B.json …] --out FILE.html  (runs' --out files on one page)
-      bun run src/load.ts agent --bus URL [--name NAME] [--bind ADDR]  (a generator host of a fleet run)`;
+      bun run src/load.ts agent --bus URL [--name N] [--bind ADDR]  (a host of a fleet run)`;
 
 /** Everything the load generator can be told. */
 export interface LoadOptions {
@@ -146,7 +146,8 @@ export const usage: Usage = usageText(
     about: `Many synthetic chat clients against a relay, each with its own UDP socket. Senders send open loop
 (by the clock, not by replies); every client records every relayed line it receives.
 ${REPORT_USAGE_LINE}`,
-    footer: "Exit: 0 ok, 1 threshold breached, relay unreachable, too few agents or an agent lost, 2 bad flags, 130 interrupted (summary printed).",
+    footer: `Exit: 0 ok, 1 threshold breached, relay unreachable, too few agents or an agent lost, 2 bad flags,
+130 interrupted (summary printed).`,
   },
   loadFlags,
 );
