@@ -133,7 +133,7 @@ export class ClientPool {
 
   /** Global id of local client `local`. */
   id(local: number): number {
-    return this.setup.worker + local * this.setup.workers;
+    return this.setup.idBase + this.setup.worker + local * this.setup.workers;
   }
 
   /** Marks a client joined; called by the receive path for the first datagram a client gets. */

@@ -1,6 +1,7 @@
 // The HTML report: one self-contained file (uPlot and the data inlined, no network) for one run or several overlaid.
 
 import { readFileSync } from "node:fs";
+import { agentLine } from "./fleet-summary.ts";
 import { fmtCount, fmtPct, fmtUs } from "./report.ts";
 import { buildCharts, type LabelledRun } from "./report-charts.ts";
 import { type Summary, thresholdText } from "./summary.ts";
@@ -48,6 +49,7 @@ ${section("Thresholds", thresholdRows(runs))}
 ${section("Run configuration", configRows(each))}
 ${section("Host", hostRows(each))}
 ${section("Results", resultRows(each))}
+${section("Agents", agentRows(runs))}
 ${section("Relay", relayRows(runs, each))}
 ${section("Warnings", warningRows(runs))}
 ${charts.map((c) => `<div class="chart" id="chart-${c.id}"></div>`).join("\n")}
@@ -69,6 +71,20 @@ function table(heads: readonly string[], rows: readonly Row[]): string {
   const head = heads.length > 1 ? `<tr><th></th>${heads.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>` : "";
   // Cells are HTML already (escaped where they carry data); labels are plain text.
   return `<table>${head}${rows.map(([label, ...cells]) => `<tr><td>${esc(label)}</td>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("")}</table>`;
+}
+
+/** One row per agent name over the runs that had agents: its breakdown line and whether its share completed. */
+function agentRows(runs: readonly LabelledRun[]): Row[] {
+  const names = [...new Set(runs.flatMap((r) => r.summary.fleet?.agents.map((a) => a.name) ?? []))];
+  const rows: Row[] = names.map((name) => [
+    name,
+    ...runs.map((r) => {
+      const a = r.summary.fleet?.agents.find((x) => x.name === name);
+      return a === undefined ? "–" : `<span class="${a.complete ? "pass" : "fail"}">${a.complete ? "✓" : "✗"}</span> ${esc(agentLine(a))}`;
+    }),
+  ]);
+  if (rows.length > 0) rows.push(["clocks", ...runs.map((r) => esc(r.summary.fleet?.cross_latency_note ?? "–"))]);
+  return rows;
 }
 
 function thresholdRows(runs: readonly LabelledRun[]): Row[] {

@@ -32,6 +32,8 @@ export interface IntervalRecord {
   drain: boolean;
   sent: number;
   delivered: number;
+  /** Second copies among `delivered` (a fleet's coordinator needs them to merge loss exactly). */
+  duplicates: number;
   /**
    * 1 − delivered / (sent × recipients) in this interval, at least 0. Deliveries are counted when they arrive and
    * sends when they leave, so a line sent at the end of one second and delivered in the next shifts a little
@@ -85,7 +87,7 @@ export class IntervalRecorder {
   private lastEndS = 0;
 
   constructor(
-    private readonly workers: number,
+    private workers: number,
     private readonly recipients: number,
     private readonly read: () => Readings,
   ) {
@@ -103,6 +105,19 @@ export class IntervalRecorder {
     if (slot.reports < this.workers) return undefined;
     this.slots.delete(index);
     return this.close(slot, index + 1, 1, false);
+  }
+
+  /** One reporter fewer (an agent that went away): returns the records that were waiting only for it, in order. */
+  dropReporter(): IntervalRecord[] {
+    this.workers--;
+    const out: IntervalRecord[] = [];
+    for (const index of [...this.slots.keys()].sort((a, b) => a - b)) {
+      const slot = this.slots.get(index)!;
+      if (slot.reports < this.workers) continue;
+      this.slots.delete(index);
+      out.push(this.close(slot, index + 1, 1, false));
+    }
+    return out;
   }
 
   /** Folds one worker's final report in; returns the drain record once every worker has sent its own (undefined if it holds nothing). */
@@ -136,6 +151,7 @@ export class IntervalRecorder {
       drain,
       sent: c.sent,
       delivered: c.delivered,
+      duplicates: c.duplicates,
       loss: owed > 0 ? round(Math.max(0, 1 - unique / owed), 6) : 0,
       late: c.late,
       p50_us: at(slot.latency, 50),

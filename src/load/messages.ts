@@ -9,8 +9,14 @@ export interface WorkerSetup {
   readonly bind: string;
   /** This worker's clients: global ids `worker, worker + workers, …` below `clients`. */
   readonly clients: number;
-  /** Clients with a global id below this send. */
+  /** This generator's first client id: 0, or the start of an agent's share (names stay unique across agents). */
+  readonly idBase: number;
+  /** This generator's senders: its clients whose index (id − idBase) is below this. */
   readonly senders: number;
+  /** Wire sender id of this generator's first sender: 0, or the start of an agent's share of the senders. */
+  readonly senderBase: number;
+  /** Sender ids over every generator of the run (all agents'): wire sender ids are below it. */
+  readonly totalSenders: number;
   readonly payloadBytes: number;
   /** Joins per second for this worker; 0 = windowed. */
   readonly joinRate: number;
@@ -36,6 +42,8 @@ export type Command =
       readonly ratePerSenderHz: number;
       /** Deliveries each message should make: registered clients, less the sender without echo. */
       readonly recipients: number;
+      /** Recipients among this generator's own clients: a message's spread completes there (= recipients on one host). */
+      readonly spreadRecipients: number;
       readonly intervalUs: number;
     }
   /** Stop sending now (Ctrl+C), drain briefly, report. */
@@ -98,6 +106,8 @@ export type Report =
       readonly latency: string;
       readonly raw: string;
       readonly spread: string;
+      /** Latency of lines from other agents' senders (timestamped on another host's clock); empty on one host. */
+      readonly cross: string;
       readonly lastDeliveryUs: number;
       readonly trackedReceivers: number;
       /** The drain ended at its cap with lines still arriving: some "lost" ones were only late. */

@@ -8,7 +8,8 @@ import { type Usage, usageText } from "../usage.ts";
 import { HEADER_BYTES, MAX_SENDERS } from "./wire.ts";
 
 /** How --help mentions the report subcommand (its own --help says the rest). */
-const REPORT_USAGE_LINE = "Also: bun run src/load.ts report A.json [B.json …] --out FILE.html  (runs' --out files on one page)";
+const REPORT_USAGE_LINE = `Also: bun run src/load.ts report A.json [B.json …] --out FILE.html  (runs' --out files on one page)
+      bun run src/load.ts agent --bus URL [--name N] [--bind ADDR]  (a host of a fleet run)`;
 
 /** Everything the load generator can be told. */
 export interface LoadOptions {
@@ -39,6 +40,12 @@ export interface LoadOptions {
   readonly leave: boolean;
   /** No live line once a second. */
   readonly quiet: boolean;
+  /** The NATS bus a fleet run's agents wait on (with `agents`: this process coordinates instead of generating). */
+  readonly bus: string | undefined;
+  /** Agents to run over; undefined = generate here. */
+  readonly agents: number | undefined;
+  /** How long to wait for that many free agents. */
+  readonly agentsTimeoutS: number;
 }
 
 /** Clients one run can have; each is a socket, so the fd limit is the practical bound. */
@@ -117,6 +124,16 @@ const loadFlags = {
     max: 2 ** 22,
     help: "report that process's CPU time per delivery (implied by --spawn-server)",
   }),
+  bus: text({
+    section: "Several hosts (see docs/stress-testing.md)",
+    flag: "bus",
+    arg: "URL",
+    default: undefined,
+    nonEmpty: "a NATS URL such as nats://10.0.0.5:4222",
+    help: "the NATS server the agents (bun run src/load.ts agent --bus URL) wait on",
+  }),
+  agents: integer({ flag: "agents", arg: "N", default: undefined, min: 1, max: 1000, help: "coordinate N agents instead of generating here: the run is split among them, results merged" }),
+  agentsTimeoutS: decimal({ flag: "agents-timeout", arg: "SECONDS", default: 30, min: 0.1, max: 3600, help: "how long to wait for N free agents" }),
   maxLoss: decimal({ section: "Thresholds (breached → exit 1)", flag: "max-loss", arg: "FRACTION", default: undefined, min: 0, max: 1, help: "e.g. 0.001" }),
   maxP99Ms: decimal({ flag: "max-p99", arg: "MS", default: undefined, min: 0, max: 3_600_000, help: "p99 latency from scheduled send time, in milliseconds" }),
 } as const satisfies FlagsFor<LoadFlagValues>;
@@ -129,12 +146,13 @@ export const usage: Usage = usageText(
     about: `Many synthetic chat clients against a relay, each with its own UDP socket. Senders send open loop
 (by the clock, not by replies); every client records every relayed line it receives.
 ${REPORT_USAGE_LINE}`,
-    footer: "Exit: 0 ok, 1 threshold breached or relay unreachable, 2 bad flags, 130 interrupted (summary printed).",
+    footer: `Exit: 0 ok, 1 threshold breached, relay unreachable, too few agents or an agent lost, 2 bad flags,
+130 interrupted (summary printed).`,
   },
   loadFlags,
 );
 
-export type ParsedLoadOptions = { readonly help: true } | { readonly help: false; readonly options: LoadOptions };
+export type ParsedLoadOptions = { readonly help: true } | { readonly help: false; readonly options: LoadOptions; readonly given: ReadonlySet<string> };
 
 /** Reads the command line. Throws ConfigError naming the flag, the value and what is allowed. */
 export function parseLoadOptions(argv: readonly string[], cores = availableParallelism()): ParsedLoadOptions {
@@ -148,10 +166,15 @@ export function parseLoadOptions(argv: readonly string[], cores = availableParal
   if (workers > clients) throw new ConfigError(`--workers: "${workers}" is more than --clients (${clients})`);
   const bind = values.bind ?? (isIP(host) === 6 ? "::" : "0.0.0.0");
   if (isIP(bind) !== isIP(host)) throw new ConfigError(`--bind: "${bind}" is not of the same address family as --host ${host}`);
+  if (values.agents !== undefined && values.bus === undefined) throw new ConfigError("--agents needs --bus URL (the NATS server the agents wait on)");
+  if (values.bus !== undefined && values.agents === undefined) throw new ConfigError("--bus needs --agents N (on a generator host, run `bun run src/load.ts agent --bus URL`)");
+  if (values.bus !== undefined) parseBus(values.bus, "--bus");
+  if (values.agents !== undefined && values.agents > clients) throw new ConfigError(`--agents: "${values.agents}" is more than --clients (${clients})`);
+  if (values.agents !== undefined && given.has("bind")) throw new ConfigError("--bind is each agent's own: give it to `load agent`, not to the coordinator");
   if (values.spawnServer && (given.has("host") || given.has("port"))) {
     throw new ConfigError("--spawn-server picks its own loopback port: leave out --host and --port");
   }
-  return { help: false, options: Object.freeze({ ...values, senders, workers, bind }) };
+  return { help: false, options: Object.freeze({ ...values, senders, workers, bind }), given: given as ReadonlySet<string> };
 }
 
 /** The relay's address: an IP literal to send to (no name lookups), not an unspecified one. */
@@ -162,6 +185,12 @@ function parseTarget(value: string, flag: string): string {
   return host;
 }
 
+/** A NATS URL: nats://HOST:PORT (or tls://), as the agents and the coordinator are given it. */
+export function parseBus(value: string, flag: string): string {
+  if (!/^(nats|tls|ws|wss):\/\/[^\s/]+$/.test(value)) badValue(flag, value, "a NATS URL such as nats://127.0.0.1:4222");
+  return value;
+}
+
 function parseBind(value: string, flag: string): string {
   const bind = value === "localhost" ? "127.0.0.1" : value;
   if (isIP(bind) === 0) badValue(flag, value, "a local IP address");
@@ -170,4 +199,47 @@ function parseBind(value: string, flag: string): string {
 
 function badValue(flag: string, value: string, allowed: string): never {
   throw new ConfigError(`${flag}: "${value}" is not ${allowed}`);
+}
+
+/** What `load agent` is told. */
+export interface AgentFlags {
+  readonly bus: string;
+  readonly name: string | undefined;
+  readonly bind: string | undefined;
+}
+
+const agentFlags = {
+  bus: custom<string | undefined>({ flag: "bus", arg: "URL", default: undefined, parse: parseBus, defaultText: "required", help: "the NATS server to wait on for work" }),
+  name: custom<string | undefined>({
+    flag: "name",
+    arg: "NAME",
+    default: undefined,
+    parse: (v, flag) => (/^[A-Za-z0-9_-]{1,64}$/.test(v) ? v : badValue(flag, v, "a name of letters, digits, - and _ (up to 64)")),
+    defaultText: "default: host name and process id",
+    help: "how the coordinator and its report name this agent; unique on the bus",
+  }),
+  bind: custom<string | undefined>({ flag: "bind", arg: "ADDR", default: undefined, parse: parseBind, defaultText: "default: any", help: "local address for this host's clients' sockets" }),
+} as const satisfies FlagsFor<{ readonly [K in keyof AgentFlags]: AgentFlags[K] | undefined }>;
+
+export const AGENT_COMMAND = "bun run src/load.ts agent";
+
+export const agentUsage: Usage = usageText(
+  {
+    command: AGENT_COMMAND,
+    about: `A generator host of a fleet run: connects to the bus, announces itself, and runs the share of a run a
+coordinator (bun run src/load.ts --bus URL --agents N …) gives it. Ctrl+C leaves.`,
+    footer: "Exit: 0 left on Ctrl+C, 1 bus unreachable, 2 bad flags.",
+  },
+  agentFlags,
+);
+
+export type ParsedAgentFlags = { readonly help: true } | { readonly help: false; readonly options: AgentFlags };
+
+/** Reads `load agent`'s command line. Throws ConfigError naming the flag. */
+export function parseAgentFlags(argv: readonly string[]): ParsedAgentFlags {
+  const read = readFlags(agentFlags, argv);
+  if (read.help) return { help: true };
+  const { bus, name, bind } = read.values;
+  if (bus === undefined) throw new ConfigError("--bus: required (the NATS URL the coordinator uses, e.g. nats://10.0.0.5:4222)");
+  return { help: false, options: Object.freeze({ bus, name, bind }) };
 }

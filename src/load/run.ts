@@ -3,7 +3,7 @@
 import { Worker } from "node:worker_threads";
 import { formatEndpoint } from "../protocol/endpoint.ts";
 import { RECEIVE_BUFFER_BYTES } from "./clients.ts";
-import { mergeEncoded, newHistogram } from "./histogram.ts";
+import { encodeHistogram, mergeEncoded, newHistogram } from "./histogram.ts";
 import { readHostFacts } from "./host.ts";
 import { type IntervalRecord, IntervalRecorder } from "./intervals.ts";
 import { addCounters, type Command, type Counters, clockUs, type JoinProgress, type Report, type WorkerSetup, zeroCounters } from "./messages.ts";
@@ -24,6 +24,35 @@ export interface RunOutput {
   live(line: string): void;
   /** One interval, for `--json-stream` and (each full second, with `view`) the live line; the drain record has no view. */
   interval(record: IntervalRecord, view?: IntervalView): void;
+}
+
+/** What a generator agent runs: its share of a fleet's clients and senders, on the coordinator's schedule. */
+export interface AgentShare {
+  /** First client id of the share (names are `c<id>-<runTag>`, unique over the fleet). */
+  readonly idBase: number;
+  /** First wire sender id of the share. */
+  readonly senderBase: number;
+  /** Senders over the whole fleet. */
+  readonly totalSenders: number;
+  /** The fleet's common run epoch, on this host's `performance.timeOrigin` scale (ms): the coordinator's, offset-corrected. */
+  readonly epochMs: number;
+  readonly runTag: string;
+  /**
+   * Called once the share has joined and probed echo; resolves with the fleet's recipients per message and the common
+   * start (µs on the run's clock), or rejects to end the run (the coordinator went away or called it off).
+   */
+  gate(joined: { joined: number; senders: number; echo: boolean }): Promise<{ recipients: number; t0Us: number }>;
+}
+
+/** How a run ended, beyond its summary: what an agent sends its coordinator so the fleet's summary can be built exactly. */
+export interface RunTotals {
+  readonly counters: Counters;
+  /** Latency of other agents' lines (empty on one host). */
+  readonly cross: string;
+  /** Sending stopped and last delivery, seconds after the start. */
+  readonly stoppedS: number;
+  readonly lastDeliveryS: number;
+  readonly cpuS: number;
 }
 
 /** No client joined within this long: the relay is not answering. */
@@ -53,8 +82,8 @@ interface WorkerState {
 export class LoadRun {
   readonly done: Promise<Summary>;
   private readonly workers: WorkerState[] = [];
-  private readonly epochMs = performance.timeOrigin + performance.now();
-  private readonly now = clockUs(this.epochMs);
+  private readonly epochMs: number;
+  private readonly now: () => number;
   private readonly target: string;
   private wake: (() => void) | undefined;
   private fatal: string | undefined;
@@ -69,6 +98,9 @@ export class LoadRun {
   private readonly latency = newHistogram(true);
   private readonly raw = newHistogram(true);
   private readonly spread = newHistogram(true);
+  private readonly cross = newHistogram(true);
+  /** Set when the run is over (undefined if it never started sending). */
+  totalsAtEnd: RunTotals | undefined;
   private readonly clientPorts = new Set<number>();
   private t0Us = 0;
   private recorder: IntervalRecorder | undefined;
@@ -78,7 +110,10 @@ export class LoadRun {
     private readonly o: LoadOptions,
     private readonly out: RunOutput,
     private readonly relayCpuS: () => number | null,
+    private readonly share?: AgentShare,
   ) {
+    this.epochMs = share?.epochMs ?? performance.timeOrigin + performance.now();
+    this.now = clockUs(this.epochMs);
     this.target = formatEndpoint(o.host, o.port);
     this.done = this.drive().finally(() => this.closeWorkers());
   }
@@ -94,7 +129,8 @@ export class LoadRun {
   private async drive(): Promise<Summary> {
     const o = this.o;
     const spreadMemory = newSpreadMemory();
-    const runTag = Math.random().toString(36).slice(2, 6);
+    const share = this.share;
+    const runTag = share?.runTag ?? Math.random().toString(36).slice(2, 6);
     for (let i = 0; i < o.workers; i++) {
       const setup: WorkerSetup = {
         worker: i,
@@ -103,7 +139,10 @@ export class LoadRun {
         port: o.port,
         bind: o.bind,
         clients: Math.ceil((o.clients - i) / o.workers),
+        idBase: share?.idBase ?? 0,
         senders: o.senders,
+        senderBase: share?.senderBase ?? 0,
+        totalSenders: share?.totalSenders ?? o.senders,
         payloadBytes: o.payloadBytes,
         joinRate: o.ramp / o.workers,
         joinWindow: Math.max(1, Math.floor(JOIN_WINDOW / o.workers)),
@@ -156,9 +195,18 @@ export class LoadRun {
     const echo = await this.probe(join.joined);
 
     // Run.
-    const recipients = echo ? join.joined : join.joined - 1;
+    const spreadRecipients = echo ? join.joined : join.joined - 1;
+    let recipients = spreadRecipients;
+    let t0Us = this.now() + START_DELAY_US;
+    if (share !== undefined) {
+      try {
+        ({ recipients, t0Us } = await share.gate({ joined: join.joined, senders, echo }));
+      } catch (err) {
+        throw new LoadError((err as Error).message);
+      }
+      if (this.interrupted) return buildSummary({ ...measured, echo, recipients: 0, trackedReceivers: 0, interrupted: true, drainCut: false });
+    }
     this.recipients = recipients;
-    const t0Us = this.now() + START_DELAY_US;
     this.t0Us = t0Us;
     const endUs = t0Us + o.durationS * 1e6;
     const cpu0 = process.cpuUsage();
@@ -174,7 +222,7 @@ export class LoadRun {
     const startedAt = new Date(this.epochMs + t0Us / 1000).toISOString();
     this.running = true;
     for (const w of this.workers) {
-      this.command(w, { kind: "run", t0Us, endUs, ratePerSenderHz: senders > 0 ? o.rate / senders : 0, recipients, intervalUs: INTERVAL_US });
+      this.command(w, { kind: "run", t0Us, endUs, ratePerSenderHz: senders > 0 ? o.rate / senders : 0, recipients, spreadRecipients, intervalUs: INTERVAL_US });
     }
     if (this.interrupted) this.interrupt();
     await this.until(() => this.workers.every((w) => w.final));
@@ -184,6 +232,15 @@ export class LoadRun {
     const clientDrops1 = socketDrops(this.clientPorts);
     const relayDrops1 = relayPorts.size > 0 ? socketDrops(relayPorts) : null;
     const drops = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a);
+    const stoppedUs = Math.max(t0Us, Math.min(this.interruptedAtUs ?? endUs, endUs));
+    const lastDeliveryUs = Math.max(0, ...this.workers.map((w) => w.lastDeliveryUs));
+    this.totalsAtEnd = {
+      counters: { ...this.totals },
+      cross: encodeHistogram(this.cross),
+      stoppedS: (stoppedUs - t0Us) / 1e6,
+      lastDeliveryS: Math.max(0, lastDeliveryUs - t0Us) / 1e6,
+      cpuS: (cpu.user + cpu.system) / 1e6,
+    };
     return buildSummary({
       ...measured,
       echo,
@@ -193,8 +250,8 @@ export class LoadRun {
       drainCut: this.drainCut,
       cpuS: (cpu.user + cpu.system) / 1e6,
       t0Us,
-      stoppedUs: Math.max(t0Us, Math.min(this.interruptedAtUs ?? endUs, endUs)),
-      lastDeliveryUs: Math.max(0, ...this.workers.map((w) => w.lastDeliveryUs)),
+      stoppedUs,
+      lastDeliveryUs,
       relayCpuS: relay0 === null || relay1 === null ? null : relay1 - relay0,
       clientDrops: drops(clientDrops0, clientDrops1),
       relayDrops: drops(relayDrops0, relayDrops1),
@@ -259,6 +316,7 @@ export class LoadRun {
     mergeEncoded(this.latency, r.latency);
     mergeEncoded(this.raw, r.raw);
     mergeEncoded(this.spread, r.spread);
+    mergeEncoded(this.cross, r.cross);
     w.lastDeliveryUs = Math.max(w.lastDeliveryUs, r.lastDeliveryUs);
     w.trackedReceivers = r.trackedReceivers;
     const recorder = this.recorder;

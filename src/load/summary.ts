@@ -1,6 +1,7 @@
 // The end-of-run summary: what the workers counted and measured, turned into the numbers a person and a machine read.
 
 import { encodeHistogram, type Histogram, type LatencySummary, summarize } from "./histogram.ts";
+import type { FleetFacts } from "./fleet-summary.ts";
 import type { HostFacts } from "./host.ts";
 import type { EncodedHistograms, IntervalRecord } from "./intervals.ts";
 import type { Counters } from "./messages.ts";
@@ -79,6 +80,8 @@ export interface Summary {
    * generator itself knows about the relay is in relay_cpu_s, relay_cpu_ns_per_delivery and relay_socket_drops.
    */
   relay?: Record<string, unknown>;
+  /** A run over several agents (--bus/--agents): the per-agent breakdown and the clock verdict; absent on one host. */
+  fleet?: FleetFacts;
   /** One record per second (the last covers the drain), as --json-stream prints them. */
   intervals: IntervalRecord[];
   /** The whole run's HdrHistograms (compressed base64, µs): decode and merge them with any HdrHistogram library. */

@@ -29,7 +29,9 @@ const STOP_QUIET_US = DRAIN_QUIET_US;
 const STOP_CAP_US = 3_000_000;
 
 const payloadBytes = setup.payloadBytes;
-const totalSenders = setup.senders;
+const totalSenders = setup.totalSenders;
+const senderBase = setup.senderBase;
+const ownSenders = setup.senders;
 const payload = newPayload(payloadBytes);
 const fields: MessageFields = { sender: 0, seq: 0, scheduledUs: 0, lagUs: 0 };
 const ring = new SpreadRing(setup.spread);
@@ -37,11 +39,12 @@ let counters: Counters = zeroCounters();
 const latency = newHistogram();
 const raw = newHistogram();
 const spread = newHistogram();
+const cross = newHistogram();
 const tracker = new SequenceTracker(setup.clients, totalSenders, setup.maxPairs);
 
 /** Deliveries count only between `run` and the final report. */
 let counting = false;
-let recipients = 0;
+let spreadRecipients = 0;
 let lastDeliveryUs = 0;
 let probeText: Uint8Array | undefined;
 let probeSender = -1;
@@ -56,11 +59,15 @@ function onData(local: number, datagram: Uint8Array): void {
   }
   const t = now();
   const sinceScheduled = t - fields.scheduledUs;
-  recordUs(latency, sinceScheduled);
-  recordUs(raw, sinceScheduled - fields.lagUs);
+  const sender = fields.sender;
+  // Another agent's line was timestamped by another host's clock: kept apart, the coordinator decides if it counts.
+  const own = sender >= senderBase && sender - senderBase < ownSenders;
+  if (own) {
+    recordUs(latency, sinceScheduled);
+    recordUs(raw, sinceScheduled - fields.lagUs);
+  } else recordUs(cross, sinceScheduled);
   counters.delivered++;
   lastDeliveryUs = t;
-  const sender = fields.sender;
   const arrival = tracker.record(local, sender, fields.seq);
   if (arrival !== Arrival.inOrder) {
     if (arrival === Arrival.duplicate) {
@@ -69,8 +76,11 @@ function onData(local: number, datagram: Uint8Array): void {
     }
     if (arrival === Arrival.reordered) counters.reordered++;
   }
-  if (sender === setup.worker + local * setup.workers) counters.selfDeliveries++;
-  const spreadUs = ring.arrive(SpreadRing.key(sender, fields.seq, totalSenders), sinceScheduled, recipients);
+  const index = setup.worker + local * setup.workers;
+  if (index < ownSenders && sender === senderBase + index) counters.selfDeliveries++;
+  // Only this generator's own messages have a slot in its ring (a fleet's agents each have their own ring).
+  if (!own) return;
+  const spreadUs = ring.arrive(SpreadRing.key(sender, fields.seq, totalSenders), sinceScheduled, spreadRecipients);
   if (spreadUs >= 0) {
     recordUs(spread, spreadUs);
     counters.complete++;
@@ -181,8 +191,8 @@ class Traffic {
       const lag = Math.floor(t - due);
       writeMessage(payload, sender, seq, due, lag);
       ring.open(SpreadRing.key(sender, seq, totalSenders));
-      // Senders are this worker's clients: global id = worker + local × workers.
-      if (sockets[(sender - setup.worker) / workers]!.send(payload)) counters.sent++;
+      // Senders are this worker's clients: sender id = senderBase + worker + local × workers.
+      if (sockets[(sender - senderBase - setup.worker) / workers]!.send(payload)) counters.sent++;
       else counters.sendErrors++;
       if (lag > LATE_US) counters.late++;
       schedule.advance();
@@ -204,6 +214,7 @@ function report(index: number, final: boolean, drainCut = false): void {
     latency: encodeHistogram(latency),
     raw: encodeHistogram(raw),
     spread: encodeHistogram(spread),
+    cross: encodeHistogram(cross),
     lastDeliveryUs,
     trackedReceivers: tracker.trackedReceivers,
     drainCut,
@@ -212,6 +223,7 @@ function report(index: number, final: boolean, drainCut = false): void {
   latency.reset();
   raw.reset();
   spread.reset();
+  cross.reset();
 }
 
 let traffic: Traffic | undefined;
@@ -232,13 +244,13 @@ port.on("message", (command: Command) => {
       probeText = new TextEncoder().encode(command.text);
       probeSender = command.sender;
       probeSelfSeen = probeOtherSeen = false;
-      if (command.sender % setup.workers === setup.worker) {
-        pool.sockets[(command.sender - setup.worker) / setup.workers]!.send(probeText);
+      if ((command.sender - setup.idBase) % setup.workers === setup.worker) {
+        pool.sockets[(command.sender - setup.idBase - setup.worker) / setup.workers]!.send(probeText);
       }
       break;
     case "run": {
       probeText = undefined;
-      recipients = command.recipients;
+      spreadRecipients = command.spreadRecipients;
       counters = zeroCounters();
       unreachableReported = pool.unreachable;
       traffic = new Traffic(registeredSenders(), command.ratePerSenderHz, command.t0Us, command.endUs, command.intervalUs);
@@ -262,8 +274,8 @@ port.on("message", (command: Command) => {
 function registeredSenders(): number[] {
   const senders: number[] = [];
   for (let local = 0; local < pool.size; local++) {
-    const id = pool.id(local);
-    if (id < totalSenders && pool.joined[local] === 1) senders.push(id);
+    const index = setup.worker + local * setup.workers;
+    if (index < ownSenders && pool.joined[local] === 1) senders.push(senderBase + index);
   }
   return senders;
 }
