@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bun, root } from "./support/server-process.ts";
+import { runBun } from "./support/server-process.ts";
 import { tempDir } from "./support/temp-dir.ts";
 
 const scripts = ["compare-relays", "vs-reference", "workers-bench", "soak", "naive-relay", "dead-clients", "gen-confusables"] as const;
@@ -13,16 +13,7 @@ const command = (name: Script) => `bun run scripts/${name}.ts`;
 const gcc = Bun.which("gcc");
 
 async function run(name: Script, args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([bun, "run", `scripts/${name}.ts`, ...args], {
-    cwd: root,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, ...env },
-    timeout: 15_000,
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { stdout, stderr, code };
+  return runBun(["run", `scripts/${name}.ts`, ...args], 15_000, env);
 }
 
 describe("--help: the usage on stdout, nothing on stderr, exit 0", () => {

@@ -1,9 +1,7 @@
 // Every tool as a real process: --help on stdout with exit 0; a bad flag as one line, a pointer to --help, exit 2.
 
 import { describe, expect, test } from "bun:test";
-import { resolve } from "node:path";
-
-const root = resolve(import.meta.dir, "..");
+import { runBun } from "./support/server-process.ts";
 
 interface Tool {
   /** Arguments to bun before the tool's own (`--silent` keeps `bun bench` from echoing the script line). */
@@ -20,17 +18,7 @@ const tools = {
 type ToolName = keyof typeof tools;
 
 async function run(name: ToolName, args: string[], env: Record<string, string> = {}) {
-  const tool = tools[name];
-  const proc = Bun.spawn([process.execPath, ...tool.run, ...args], {
-    cwd: root,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, ...env },
-    timeout: 15_000,
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { stdout, stderr, code };
+  return runBun([...tools[name].run, ...args], 15_000, env);
 }
 
 describe("a bad flag: exactly two lines on stderr, the problem then a Try line, exit 2", () => {

@@ -23,7 +23,12 @@ export interface ServerProcess extends PeerOwner, AsyncDisposable {
 
 /** Runs a script under `src/` to completion (bounded), for flag and error tests. */
 export async function runScript(script: string, args: string[], timeoutMs = 10_000, env: Record<string, string> = {}) {
-  const proc = Bun.spawn([bun, "run", `src/${script}`, ...args], {
+  return runBun(["run", `src/${script}`, ...args], timeoutMs, env);
+}
+
+/** Runs `bun ARGS…` in the checkout to completion (bounded): exit code, stdout and stderr. */
+export async function runBun(args: string[], timeoutMs = 10_000, env: Record<string, string> = {}) {
+  const proc = Bun.spawn([bun, ...args], {
     cwd: root,
     stdin: "ignore",
     stdout: "pipe",
