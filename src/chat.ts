@@ -339,6 +339,7 @@ export class Chat {
   evict(client: Client): void {
     if (!this.deps.registry.remove(client)) return;
     this.deps.stats.drops.name_refused++;
+    this.deps.stats.evictions++;
     this.tell(client, notice.nameRefused(nameRefusal.taken(client.name)));
     this.announcer.left(client.name, performance.now());
   }

@@ -13,7 +13,7 @@ import { encode, notice } from "./protocol/wire.ts";
 import { type Client, Registry } from "./registry.ts";
 import { type LineSink, teeLines } from "./sink.ts";
 import { type SocketSetup, setUpSocket } from "./sockopt.ts";
-import { RelayStats } from "./stats.ts";
+import { type FanoutTimes, RelayStats } from "./stats.ts";
 
 /** A client over its rate hears "Slow down." at most this often. */
 const SLOW_NOTICE_INTERVAL_MS = 1000;
@@ -29,6 +29,10 @@ export interface Relay {
   readonly chat: Chat;
   /** Datagrams waiting for the socket buffer to drain. */
   readonly backlog: number;
+  /** How long broadcasts take (one in FANOUT_TIMED_EVERY timed). */
+  readonly fanoutTimes: FanoutTimes;
+  /** The socket is open: not yet closed or shut down. */
+  readonly open: boolean;
   /** `host:port`, with IPv6 hosts in brackets. */
   readonly endpoint: string;
   /** Kernel buffer sizes granted and whether ICMP errors are off; undefined where nothing can be set (OS defaults apply). */
@@ -167,6 +171,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   // hot path: every inbound datagram
   function onDatagram(payload: Uint8Array, port: number, address: string, truncated: boolean): void {
     stats.datagramsIn++;
+    stats.bytesIn += payload.length;
     const client = registry.lookup(address, port);
     if (client === undefined) {
       gate.admit(payload, port, address, truncated, nowMs);
@@ -183,6 +188,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   // Over its rate: dropped, and told so at most once a second (the notice must not become a flood of its own).
   function slowDown(client: Client): void {
     stats.drops.rate_limited++;
+    client.rateLimited++;
     if (nowMs - client.slowNoticeMs < SLOW_NOTICE_INTERVAL_MS) return;
     client.slowNoticeMs = nowMs;
     fanOut.sendTo(slowNotice, client.port, client.address);
@@ -208,6 +214,10 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     chat,
     get backlog() {
       return fanOut.backlogSize;
+    },
+    fanoutTimes: fanOut.times,
+    get open() {
+      return !closed;
     },
     endpoint: formatEndpoint(config.host, socket.port),
     sockopts,

@@ -1,5 +1,8 @@
 // Entry point: parse config, start the relay, print, and shut down cleanly on SIGINT/SIGTERM.
 
+import { AdminBindError, adminLine, startAdmin } from "./admin/server.ts";
+import { type AdminSource, relaySource } from "./admin/source.ts";
+import { workersSource } from "./admin/workers-source.ts";
 import { parseConfig, type RelayConfig, usage } from "./config.ts";
 import { validateAddresses } from "./defence/validation.ts";
 import { LinePrinter, streamWriter } from "./printer.ts";
@@ -17,6 +20,8 @@ const parsed = parseOrExit(usage, () => parseConfig(Bun.argv.slice(2), process.e
 interface Running {
   readonly endpoint: string;
   readonly sockopts: SocketSetup | undefined;
+  /** What the admin endpoint reads (made only with --admin). */
+  admin(): AdminSource;
   /** Says goodbye, drains, stops; resolves with the summary line. */
   stop(): Promise<string>;
 }
@@ -30,6 +35,7 @@ async function start(config: RelayConfig): Promise<Running> {
     return {
       endpoint: group.endpoint,
       sockopts: group.sockopts,
+      admin: () => workersSource(group),
       async stop() {
         const clients = group.clients;
         const reports = await group.shutdown();
@@ -40,10 +46,12 @@ async function start(config: RelayConfig): Promise<Running> {
   if (config.bus !== undefined) {
     const mesh = await startMesh(config, printer, log, validateAddresses);
     log(`[SERVER] Bus: ${config.bus} as node ${mesh.nodeId}`);
-    return { endpoint: mesh.relay.endpoint, sockopts: mesh.relay.sockopts, stop: async () => (await mesh.shutdown(), mesh.summary()) };
+    const admin = () => relaySource(mesh.relay, mesh.bus);
+    return { endpoint: mesh.relay.endpoint, sockopts: mesh.relay.sockopts, admin, stop: async () => (await mesh.shutdown(), mesh.summary()) };
   }
   const relay = await startRelay(config, printer, { log, admission: validateAddresses });
-  return { endpoint: relay.endpoint, sockopts: relay.sockopts, stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)) };
+  const admin = () => relaySource(relay);
+  return { endpoint: relay.endpoint, sockopts: relay.sockopts, admin, stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)) };
 }
 
 let relay: Running;
@@ -55,6 +63,15 @@ try {
   process.exit(1);
 }
 printer.text(notice.running(relay.endpoint));
+if (parsed.config.admin !== undefined) {
+  try {
+    printer.text(adminLine((await startAdmin(parsed.config.admin, parsed.config, relay.admin())).url));
+  } catch (err) {
+    if (!(err instanceof AdminBindError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(1);
+  }
+}
 printer.flush();
 warnSmallBuffers(parsed.config.recvBufferBytes, parsed.config.sendBufferBytes);
 if (relay.sockopts?.icmpErrorsOff !== true) {

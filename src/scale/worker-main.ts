@@ -1,6 +1,9 @@
 // Worker thread entry: one relay on the shared SO_REUSEPORT port, keeping a full replica of the registry.
 
 import { parentPort, workerData } from "node:worker_threads";
+import { toColumns } from "../admin/columns.ts";
+import { LagMonitor } from "../admin/lag.ts";
+import { fanoutCounts } from "../admin/source.ts";
 // A thread's entry, so it composes like server.ts: the defence is passed in here, not imported by the core.
 import { validateAddresses } from "../defence/validation.ts";
 import type { Membership } from "../membership.ts";
@@ -86,10 +89,22 @@ const gossip = setInterval(() => {
   if (heard.length > 0) post({ t: "seen", clients: heard });
 }, data.gossipMs);
 
-function report(): WorkerReport {
+// Only with an admin endpoint to read it: this thread's event-loop lag.
+const lag = data.config.admin === undefined ? undefined : new LagMonitor();
+
+function report(withClients = false): WorkerReport {
   const names = registry.all().map((c) => c.name);
   names.sort();
-  return { index: data.index, clients: registry.size, names, stats: { ...relay.stats, drops: { ...relay.stats.drops } }, backlog: relay.backlog };
+  return {
+    index: data.index,
+    clients: registry.size,
+    names,
+    stats: { ...relay.stats, drops: { ...relay.stats.drops } },
+    backlog: relay.backlog,
+    fanout: fanoutCounts(relay.fanoutTimes),
+    lagSeconds: lag?.seconds() ?? 0,
+    clientColumns: withClients ? toColumns(registry.all(), performance.timeOrigin) : undefined,
+  };
 }
 
 parent.on("message", (message: ToWorker) => {
@@ -150,7 +165,7 @@ parent.on("message", (message: ToWorker) => {
       membership.sweeps = true;
       return;
     case "report":
-      post({ t: "report", id: message.id, report: report() });
+      post({ t: "report", id: message.id, report: report(message.clients === true) });
       return;
     case "shutdown":
       void stop(message.announce, message.graceMs);
@@ -160,6 +175,7 @@ parent.on("message", (message: ToWorker) => {
 
 async function stop(announce: boolean, graceMs: number): Promise<void> {
   clearInterval(gossip);
+  lag?.stop();
   // Every socket in the group can reach every client, so one worker says goodbye; the others only drain.
   await relay.shutdown(graceMs, announce);
   printer.flush();

@@ -1,5 +1,7 @@
 // The messages between the main thread and relay worker threads: membership changes, liveness gossip, console, control.
 
+import type { ClientColumns } from "../admin/columns.ts";
+import type { FanoutCounts } from "../admin/source.ts";
 import type { RelayConfig } from "../config.ts";
 import type { SocketSetup } from "../sockopt.ts";
 
@@ -26,6 +28,12 @@ export interface WorkerReport {
   readonly names: readonly string[];
   readonly stats: StatsSnapshot;
   readonly backlog: number;
+  /** Fan-out times (the admin endpoint's histogram). */
+  readonly fanout: FanoutCounts;
+  /** This thread's event-loop lag, in seconds (0 without --admin). */
+  readonly lagSeconds: number;
+  /** Every client this worker knows, with its counts, when the report asked for them (/clients). */
+  readonly clientColumns?: ClientColumns;
 }
 
 /** Worker → main. `join`/`leave`/`rename` report what the worker's chat already did (optimistically, for names). */
@@ -56,6 +64,6 @@ export type ToWorker =
   | { readonly t: "granted"; readonly name: string; readonly address: string; readonly port: number }
   | { readonly t: "seen"; readonly clients: readonly (string | number)[] }
   | { readonly t: "sweeper" }
-  | { readonly t: "report"; readonly id: number }
+  | { readonly t: "report"; readonly id: number; readonly clients?: boolean }
   /** Stop: the one told to `announce` tells every client the server is shutting down. */
   | { readonly t: "shutdown"; readonly announce: boolean; readonly graceMs: number };

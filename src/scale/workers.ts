@@ -21,8 +21,8 @@ export interface WorkerGroup {
   readonly live: number;
   /** Clients in the name index: every worker's registry holds the same ones, give or take messages in flight. */
   readonly clients: number;
-  /** Each live worker's view, fresh. */
-  reports(): Promise<WorkerReport[]>;
+  /** Each live worker's view, fresh; `withClients` adds every client with its counts (the admin endpoint's /clients). */
+  reports(withClients?: boolean): Promise<WorkerReport[]>;
   /** One worker tells every client the server is shutting down; all drain (up to `graceMs`) and stop. */
   shutdown(graceMs?: number): Promise<WorkerReport[]>;
   /**
@@ -172,11 +172,11 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
     throw err;
   }
 
-  function ask(index: number): Promise<WorkerReport> {
+  function ask(index: number, clients: boolean): Promise<WorkerReport> {
     const id = nextId++;
     return new Promise((resolve) => {
       replies.set(id, resolve);
-      send(index, { t: "report", id });
+      send(index, { t: "report", id, clients });
     });
   }
 
@@ -191,7 +191,7 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
     get clients() {
       return byAddress.size;
     },
-    reports: () => Promise.all([...workers.keys()].map(ask)),
+    reports: (withClients = false) => Promise.all([...workers.keys()].map((index) => ask(index, withClients))),
     async shutdown(graceMs = 2000) {
       stopping = true;
       const announcer = Math.min(...workers.keys());
