@@ -26,6 +26,15 @@ export interface Sample {
   readonly open: boolean;
   /** On a mesh: the bus connection and its counters. */
   readonly bus: BusSample | undefined;
+  /** With workers: each one's share (every worker's registry holds every client, once membership has spread). */
+  readonly perWorker?: readonly WorkerShare[];
+}
+
+export interface WorkerShare {
+  readonly index: number;
+  readonly clients: number;
+  readonly lines: number;
+  readonly deliveries: number;
 }
 
 /** FanoutTimes as plain data. */

@@ -44,6 +44,7 @@ export function workersSource(group: WorkerGroup): AdminSource {
         workers: reports.length,
         open: reports.length > 0,
         bus: undefined,
+        perWorker: reports.map((r) => ({ index: r.index, clients: r.clients, lines: r.stats.linesRelayed as number, deliveries: r.stats.deliveries as number })),
       };
     },
     async clients() {
