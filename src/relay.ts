@@ -70,7 +70,16 @@ export interface RelayOptions {
   readonly log?: (line: string) => void;
   /** Default SEND_FAILURE_LOG_MS. */
   readonly logEveryMs?: number;
+  /**
+   * Called once per OBSERVE_EVERY datagrams received (a mask test on the hot path). While datagrams arrive faster
+   * than they are handled, Bun's receive loop runs back to back and no timer fires; this still does (the admin
+   * endpoint's counters are published from it).
+   */
+  readonly observe?: () => void;
 }
+
+/** How often, in datagrams received, RelayOptions.observe is called: a power of two. */
+export const OBSERVE_EVERY = 64;
 
 /** Failed sends are logged at most this often: a vanished client fails a send per line, which must not flood the log. */
 export const SEND_FAILURE_LOG_MS = 10_000;
@@ -150,6 +159,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   // The sweep runs on its own timer, never per datagram: a few times per timeout, at most every 5 s.
   const sweeper = idleMs === 0 ? undefined : setInterval(() => chat.sweep((nowMs = performance.now())), Math.min(5000, Math.max(5, idleMs / 4)));
   sweeper?.unref();
+  const observe = options.observe;
   const logEveryMs = options.logEveryMs ?? SEND_FAILURE_LOG_MS;
   const failureLog = options.log === undefined ? undefined : setInterval(logSendFailures, logEveryMs);
   failureLog?.unref();
@@ -172,6 +182,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   function onDatagram(payload: Uint8Array, port: number, address: string, truncated: boolean): void {
     stats.datagramsIn++;
     stats.bytesIn += payload.length;
+    if ((stats.datagramsIn & (OBSERVE_EVERY - 1)) === 0 && observe !== undefined) observe();
     const client = registry.lookup(address, port);
     if (client === undefined) {
       gate.admit(payload, port, address, truncated, nowMs);

@@ -1,9 +1,10 @@
 // Entry point: parse config, start the relay, print, and shut down cleanly on SIGINT/SIGTERM.
 
-import { AdminBindError, adminLine, startAdmin } from "./admin/server.ts";
-import { type AdminSource, relaySource } from "./admin/source.ts";
+import { type Admin, AdminBindError, adminLine, startAdmin } from "./admin/server.ts";
+import { Publisher, sharedCounters } from "./admin/shared.ts";
+import { startAdminThread } from "./admin/spawn.ts";
 import { workersSource } from "./admin/workers-source.ts";
-import { parseConfig, type RelayConfig, usage } from "./config.ts";
+import { type AdminAddress, parseConfig, type RelayConfig, usage } from "./config.ts";
 import { validateAddresses } from "./defence/validation.ts";
 import { LinePrinter, streamWriter } from "./printer.ts";
 import { notice } from "./protocol/wire.ts";
@@ -20,8 +21,8 @@ const parsed = parseOrExit(usage, () => parseConfig(Bun.argv.slice(2), process.e
 interface Running {
   readonly endpoint: string;
   readonly sockopts: SocketSetup | undefined;
-  /** What the admin endpoint reads (made only with --admin). */
-  admin(): AdminSource;
+  /** Serves the admin endpoint (--admin) for this shape. */
+  admin(address: AdminAddress): Promise<Admin>;
   /** Says goodbye, drains, stops; resolves with the summary line. */
   stop(): Promise<string>;
 }
@@ -29,13 +30,16 @@ interface Running {
 const printer = new LinePrinter(streamWriter(process.stdout));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+// With --admin, a relay on this thread shares its counters with the admin thread (workers share their own).
+const publisher = parsed.config.admin === undefined || parsed.config.workers > 0 ? undefined : new Publisher(sharedCounters());
+
 async function start(config: RelayConfig): Promise<Running> {
   if (config.workers > 0) {
     const group = await startWorkers(config, (chunk) => void process.stdout.write(chunk), log);
     return {
       endpoint: group.endpoint,
       sockopts: group.sockopts,
-      admin: () => workersSource(group),
+      admin: (address) => startAdmin(address, config, workersSource(group)),
       async stop() {
         const clients = group.clients;
         const reports = await group.shutdown();
@@ -44,13 +48,15 @@ async function start(config: RelayConfig): Promise<Running> {
     };
   }
   if (config.bus !== undefined) {
-    const mesh = await startMesh(config, printer, log, validateAddresses);
+    const mesh = await startMesh(config, printer, log, validateAddresses, publisher?.observe);
     log(`[SERVER] Bus: ${config.bus} as node ${mesh.nodeId}`);
-    const admin = () => relaySource(mesh.relay, mesh.bus);
+    publisher?.attach(mesh.relay, mesh.bus);
+    const admin = (address: AdminAddress) => startAdminThread(address, config, mesh.relay, publisher!);
     return { endpoint: mesh.relay.endpoint, sockopts: mesh.relay.sockopts, admin, stop: async () => (await mesh.shutdown(), mesh.summary()) };
   }
-  const relay = await startRelay(config, printer, { log, admission: validateAddresses });
-  const admin = () => relaySource(relay);
+  const relay = await startRelay(config, printer, { log, admission: validateAddresses, observe: publisher?.observe });
+  publisher?.attach(relay);
+  const admin = (address: AdminAddress) => startAdminThread(address, config, relay, publisher!);
   return { endpoint: relay.endpoint, sockopts: relay.sockopts, admin, stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)) };
 }
 
@@ -65,7 +71,7 @@ try {
 printer.text(notice.running(relay.endpoint));
 if (parsed.config.admin !== undefined) {
   try {
-    printer.text(adminLine((await startAdmin(parsed.config.admin, parsed.config, relay.admin())).url));
+    printer.text(adminLine((await relay.admin(parsed.config.admin)).url));
   } catch (err) {
     if (!(err instanceof AdminBindError)) throw err;
     process.stderr.write(`error: ${err.message}\n`);

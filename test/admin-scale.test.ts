@@ -1,7 +1,7 @@
 // The admin endpoint of a worker group (the main thread sums the workers) and of mesh nodes (each serves its own).
 
 import { describe, expect, test } from "bun:test";
-import { adminUrl, get, metricsUntil, parseSummary } from "./support/admin.ts";
+import { adminUrl, get, metricsUntil, parseMetrics, parseSummary } from "./support/admin.ts";
 import { natsServerPath, startNats } from "./support/nats.ts";
 import type { Peer } from "./support/peer.ts";
 import { type ServerProcess, spawnServer } from "./support/server-process.ts";
@@ -62,8 +62,16 @@ describe.skipIf(natsSkip !== "")(`admin on a mesh${natsSkip}`, () => {
     const bo = await joinAs(b, "bo");
     ann.send("across");
     await bo.until((l) => l === "ann ~ across", 3000);
-    const ma = await metricsUntil(baseA, (s) => s.get("relay_bus_lines_published_total")! >= 1);
-    const mb = await metricsUntil(baseB, (s) => s.get("relay_bus_lines_received_total")! >= 1);
+    // Counters are published every 100 ms: wait (bounded) until B has received all A published, then let them settle.
+    const deadline = performance.now() + 5000;
+    for (;;) {
+      const [a1, b1] = [parseMetrics(await (await get(baseA, "metrics")).text()), parseMetrics(await (await get(baseB, "metrics")).text())];
+      if (a1.get("relay_lines_relayed_total") === 1 && a1.get("relay_bus_lines_published_total") === b1.get("relay_bus_lines_received_total")) break;
+      if (performance.now() > deadline) throw new Error("the line never settled on both nodes");
+      await Bun.sleep(50);
+    }
+    await Bun.sleep(300);
+    const [ma, mb] = [parseMetrics(await (await get(baseA, "metrics")).text()), parseMetrics(await (await get(baseB, "metrics")).text())];
     expect(await (await get(baseA, "healthz")).text()).toBe("ok bus=up\n");
     expect([ma.get("relay_bus_connected"), mb.get("relay_bus_connected")]).toEqual([1, 1]);
     expect([ma.get("relay_bus_lines_lost_total"), mb.get("relay_bus_lines_lost_total")]).toEqual([0, 0]);

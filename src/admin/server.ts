@@ -7,7 +7,7 @@ import { pageClients, readClientQuery } from "./clients.ts";
 import { History } from "./history.ts";
 import { DROP_REASONS, METRICS_CONTENT_TYPE, type ProcessInfo, renderMetrics } from "./metrics.ts";
 import page from "./page/index.html";
-import type { AdminSource } from "./source.ts";
+import type { AdminSource, ClientList } from "./source.ts";
 import { statsBody } from "./stats-body.ts";
 
 /** How often the history (rates, charts) takes a sample. */
@@ -42,8 +42,8 @@ const bindReasons: Record<string, string> = {
  * /healthz and the page itself (static files, no data) wants `Authorization: Bearer <token>` when a token is set.
  * Throws AdminBindError when the address cannot be bound.
  */
-export async function startAdmin(address: AdminAddress, config: RelayConfig, source: AdminSource): Promise<Admin> {
-  const info: ProcessInfo = { version: await packageVersion(), startTimeSeconds: performance.timeOrigin / 1000 };
+export async function startAdmin(address: AdminAddress, config: RelayConfig, source: AdminSource, startTimeSeconds = performance.timeOrigin / 1000): Promise<Admin> {
+  const info: ProcessInfo = { version: await packageVersion(), startTimeSeconds };
   const history = new History();
   const expected = config.adminToken === undefined ? undefined : Buffer.from(`Bearer ${config.adminToken}`);
   let sampling = false;
@@ -92,7 +92,13 @@ export async function startAdmin(address: AdminAddress, config: RelayConfig, sou
         "/clients": guarded(async (req) => {
           const query = readClientQuery(new URL(req.url).searchParams);
           if (typeof query === "string") return new Response(`400 ${query}\n`, { status: 400 });
-          return Response.json(pageClients(await source.clients(), query));
+          let list: ClientList;
+          try {
+            list = await source.clients();
+          } catch (err) {
+            return new Response(`503 ${(err as Error).message}\n`, { status: 503, headers: { "retry-after": "1" } });
+          }
+          return Response.json(pageClients(list, query));
         }),
       },
       fetch: () => new Response("404 not found: try /, /metrics, /stats, /clients or /healthz\n", { status: 404 }),

@@ -1,55 +1,22 @@
-// The admin endpoint's view of a worker group: every worker asked for its counters, and the figures summed.
+// The admin endpoint's view of a worker group: each worker's shared counters summed; the listing asked of them all.
 
-import { totalStats, type WorkerGroup } from "../scale/workers.ts";
-import { FANOUT_BUCKETS_SECONDS } from "../stats.ts";
+import type { WorkerGroup } from "../scale/workers.ts";
 import { mergeColumns } from "./columns.ts";
-import type { AdminSource, FanoutCounts } from "./source.ts";
+import { sharedSource, within } from "./shared-source.ts";
+import type { AdminSource } from "./source.ts";
 
-/** Workers answer in well under a millisecond; one that never does (it just died) must not hang a scrape. */
-const ANSWER_WITHIN_MS = 2000;
+/** The listing waits at most this long for saturated workers. */
+const CLIENTS_WITHIN_MS = 1000;
 
-function within<T>(answer: Promise<T>): Promise<T> {
-  const late = Bun.sleep(ANSWER_WITHIN_MS).then(() => Promise.reject(new Error(`the workers did not answer within ${ANSWER_WITHIN_MS} ms`)));
-  return Promise.race([answer, late]);
-}
-
-/** A worker group on this process: totals are sums over the live workers, lag is the worst worker's. */
+/** A worker group in this process, served from the main thread (which relays nothing itself). */
 export function workersSource(group: WorkerGroup): AdminSource {
-  return {
-    health: () => ({ open: group.live > 0 }),
-    close: () => {},
-    async sample() {
-      const reports = await within(group.reports());
-      const counts = new Array<number>(FANOUT_BUCKETS_SECONDS.length + 1).fill(0);
-      let sumSeconds = 0;
-      let count = 0;
-      let lagSeconds = 0;
-      let backlog = 0;
-      for (const r of reports) {
-        r.fanout.counts.forEach((n, i) => (counts[i]! += n));
-        sumSeconds += r.fanout.sumSeconds;
-        count += r.fanout.count;
-        lagSeconds = Math.max(lagSeconds, r.lagSeconds);
-        backlog += r.backlog;
-      }
-      const fanout: FanoutCounts = { counts, sumSeconds, count };
-      return {
-        atMs: Date.now(),
-        stats: totalStats(reports),
-        clients: group.clients,
-        backlog,
-        fanout,
-        lagSeconds,
-        sockopts: group.sockopts,
-        workers: reports.length,
-        open: reports.length > 0,
-        bus: undefined,
-        perWorker: reports.map((r) => ({ index: r.index, clients: r.clients, lines: r.stats.linesRelayed as number, deliveries: r.stats.deliveries as number })),
-      };
-    },
-    async clients() {
-      const reports = await within(group.reports(true));
+  return sharedSource(
+    () => group.shared,
+    group.sockopts,
+    group.live,
+    async () => {
+      const reports = await within(group.reports(true), CLIENTS_WITHIN_MS);
       return { clients: mergeColumns(reports.flatMap((r) => (r.clientColumns === undefined ? [] : [r.clientColumns]))), originMs: 0 };
     },
-  };
+  );
 }

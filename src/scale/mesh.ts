@@ -81,9 +81,15 @@ class MeshMembership implements Membership {
 
 /**
  * Connects to the bus, opens presence, and starts the relay; `admission` is the relay's (RelayOptions), needed
- * when addresses are verified. Throws BusError or BindError.
+ * when addresses are verified, and so is `observe` (the admin endpoint's publisher). Throws BusError or BindError.
  */
-export async function startMesh(config: RelayConfig, printer: LinePrinter | undefined, log: (line: string) => void, admission?: AdmissionFactory): Promise<MeshRelay> {
+export async function startMesh(
+  config: RelayConfig,
+  printer: LinePrinter | undefined,
+  log: (line: string) => void,
+  admission?: AdmissionFactory,
+  observe?: () => void,
+): Promise<MeshRelay> {
   const url = config.bus;
   if (url === undefined) throw new BusError("no bus configured");
   const nodeId = randomUUID().slice(0, 8);
@@ -98,7 +104,7 @@ export async function startMesh(config: RelayConfig, printer: LinePrinter | unde
     throw new BusError(`the bus at ${url} cannot keep presence (run nats-server with -js for JetStream): ${(err as Error).message}`);
   }
   try {
-    relay = await startRelay(config, printer, { membership, lines: bus, log, admission });
+    relay = await startRelay(config, printer, { membership, lines: bus, log, admission, observe });
   } catch (err) {
     await presence.releaseAll();
     await bus.close();

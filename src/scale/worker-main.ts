@@ -2,8 +2,7 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import { toColumns } from "../admin/columns.ts";
-import { LagMonitor } from "../admin/lag.ts";
-import { fanoutCounts } from "../admin/source.ts";
+import { Publisher } from "../admin/shared.ts";
 // A thread's entry, so it composes like server.ts: the defence is passed in here, not imported by the core.
 import { validateAddresses } from "../defence/validation.ts";
 import type { Membership } from "../membership.ts";
@@ -60,12 +59,15 @@ function loseName(holder: Client): void {
   else chat.evict(holder);
 }
 
+// Only with an admin endpoint to read them: this worker's counters, shared with the main thread.
+const publisher = data.shared === undefined ? undefined : new Publisher(data.shared);
 let relay: Relay;
 try {
   relay = await startRelay(data.config, printer, {
     reusePort: true,
     membership,
     admission: validateAddresses,
+    observe: publisher?.observe,
     log: (line) => post({ t: "log", line: `${line} (worker ${data.index})` }),
   });
 } catch (err) {
@@ -73,6 +75,7 @@ try {
   process.exit(1);
 }
 const { registry, chat } = relay;
+publisher?.attach(relay);
 post({ t: "bound", port: relay.port, sockopts: relay.sockopts });
 
 // Liveness gossip. Only this worker hears a client whose 4-tuple hashes here, but the sweeping worker must know
@@ -89,9 +92,6 @@ const gossip = setInterval(() => {
   if (heard.length > 0) post({ t: "seen", clients: heard });
 }, data.gossipMs);
 
-// Only with an admin endpoint to read it: this thread's event-loop lag.
-const lag = data.config.admin === undefined ? undefined : new LagMonitor();
-
 function report(withClients = false): WorkerReport {
   const names = registry.all().map((c) => c.name);
   names.sort();
@@ -101,8 +101,6 @@ function report(withClients = false): WorkerReport {
     names,
     stats: { ...relay.stats, drops: { ...relay.stats.drops } },
     backlog: relay.backlog,
-    fanout: fanoutCounts(relay.fanoutTimes),
-    lagSeconds: lag?.seconds() ?? 0,
     clientColumns: withClients ? toColumns(registry.all(), performance.timeOrigin) : undefined,
   };
 }
@@ -175,7 +173,7 @@ parent.on("message", (message: ToWorker) => {
 
 async function stop(announce: boolean, graceMs: number): Promise<void> {
   clearInterval(gossip);
-  lag?.stop();
+  publisher?.stop();
   // Every socket in the group can reach every client, so one worker says goodbye; the others only drain.
   await relay.shutdown(graceMs, announce);
   printer.flush();

@@ -1,7 +1,6 @@
 // The messages between the main thread and relay worker threads: membership changes, liveness gossip, console, control.
 
 import type { ClientColumns } from "../admin/columns.ts";
-import type { FanoutCounts } from "../admin/source.ts";
 import type { RelayConfig } from "../config.ts";
 import type { SocketSetup } from "../sockopt.ts";
 
@@ -14,6 +13,8 @@ export interface WorkerData {
   readonly sweeper: boolean;
   /** Liveness gossip period: how often a worker tells the others which clients it heard from. */
   readonly gossipMs: number;
+  /** With --admin: where this worker publishes its counters for the admin endpoint (admin/shared.ts). */
+  readonly shared?: SharedArrayBuffer;
 }
 
 /** A counters snapshot: RelayStats as structured clone carries it. */
@@ -28,10 +29,6 @@ export interface WorkerReport {
   readonly names: readonly string[];
   readonly stats: StatsSnapshot;
   readonly backlog: number;
-  /** Fan-out times (the admin endpoint's histogram). */
-  readonly fanout: FanoutCounts;
-  /** This thread's event-loop lag, in seconds (0 without --admin). */
-  readonly lagSeconds: number;
   /** Every client this worker knows, with its counts, when the report asked for them (/clients). */
   readonly clientColumns?: ClientColumns;
 }

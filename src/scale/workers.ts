@@ -5,6 +5,7 @@ import type { RelayConfig } from "../config.ts";
 import { formatEndpoint } from "../protocol/endpoint.ts";
 import { nameKey } from "../protocol/names.ts";
 import { BindError } from "../relay.ts";
+import { sharedCounters } from "../admin/shared.ts";
 import { addressKey } from "../remembered.ts";
 import type { SocketSetup } from "../sockopt.ts";
 import { RelayStats } from "../stats.ts";
@@ -21,6 +22,8 @@ export interface WorkerGroup {
   readonly live: number;
   /** Clients in the name index: every worker's registry holds the same ones, give or take messages in flight. */
   readonly clients: number;
+  /** With --admin: each live worker's shared counters (admin/shared.ts). */
+  readonly shared: readonly SharedArrayBuffer[];
   /** Each live worker's view, fresh; `withClients` adds every client with its counts (the admin endpoint's /clients). */
   reports(withClients?: boolean): Promise<WorkerReport[]>;
   /** One worker tells every client the server is shutting down; all drain (up to `graceMs`) and stop. */
@@ -56,6 +59,7 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
   const byAddress = new Map<string, Entry>();
   const byName = new Map<string, string>();
   const replies = new Map<number, (report: WorkerReport) => void>();
+  const buffers = new Map<number, SharedArrayBuffer>();
   const closedReports = new Map<number, (report: WorkerReport) => void>();
   let nextId = 1;
   let sweeper = 0;
@@ -122,7 +126,9 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
   }
 
   function spawn(index: number, port: number): Promise<{ port: number; sockopts: SocketSetup | undefined }> {
-    const data: WorkerData = { index, config: { ...config, port }, sweeper: index === 0, gossipMs };
+    const shared = config.admin === undefined ? undefined : sharedCounters();
+    if (shared !== undefined) buffers.set(index, shared);
+    const data: WorkerData = { index, config: { ...config, port }, sweeper: index === 0, gossipMs, shared };
     const worker = new Worker(new URL("./worker-main.ts", import.meta.url), { workerData: data });
     workers.set(index, worker);
     return new Promise((resolve, reject) => {
@@ -139,6 +145,7 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
       worker.on("error", (err: Error) => log(`[SERVER] worker ${index} failed: ${err.message}`));
       worker.on("exit", (code) => {
         workers.delete(index);
+        buffers.delete(index);
         if (!started) {
           started = true;
           reject(new Error(`worker ${index} exited with code ${code} before binding`));
@@ -190,6 +197,9 @@ export async function startWorkers(config: RelayConfig, writeConsole: ConsoleWri
     },
     get clients() {
       return byAddress.size;
+    },
+    get shared() {
+      return [...buffers.values()];
     },
     reports: (withClients = false) => Promise.all([...workers.keys()].map((index) => ask(index, withClients))),
     async shutdown(graceMs = 2000) {
