@@ -49,7 +49,9 @@ function si(n: number, unit = ""): string {
 
 function ms(seconds: number): string {
   const m = seconds * 1000;
-  return m >= 100 ? `${Math.round(m)} ms` : m >= 1 ? `${m.toFixed(1)} ms` : `${Math.round(m * 1000)} µs`;
+  if (m >= 10_000) return `${Math.round(seconds)} s`;
+  if (m >= 1000) return `${seconds.toFixed(1)} s`;
+  return m >= 100 ? `${Math.round(m)} ms` : m >= 1 ? `${m.toFixed(1)} ms` : m === 0 ? "0" : `${Math.round(m * 1000)} µs`;
 }
 
 async function get<T>(path: string): Promise<T | undefined> {
@@ -69,11 +71,16 @@ interface Chart {
 }
 const charts: Chart[] = [];
 
-function chart(title: string, labels: string[], series: (p: Point) => number[], value: (v: number) => string): Chart {
-  const box = document.createElement("div");
-  box.className = "chart";
-  $("charts").append(box);
-  const width = Math.max(300, box.clientWidth - 12);
+/** A chart's box, made before any chart is drawn so that every box already has its width in the grid. */
+function box(): HTMLElement {
+  const b = document.createElement("div");
+  b.className = "chart";
+  $("charts").append(b);
+  return b;
+}
+
+function chart(into: HTMLElement, title: string, labels: string[], series: (p: Point) => number[], value: (v: number) => string): Chart {
+  const width = Math.max(300, into.clientWidth - 12);
   const opts: uPlot.Options = {
     title,
     width,
@@ -81,23 +88,36 @@ function chart(title: string, labels: string[], series: (p: Point) => number[], 
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
     axes: [
       { stroke: "#8b95a1", grid: { stroke: "#262c35" } },
-      { stroke: "#8b95a1", grid: { stroke: "#262c35" }, size: 60, values: (_u, vals) => vals.map((v) => value(v)) },
+      { stroke: "#8b95a1", grid: { stroke: "#262c35" }, size: 70, values: (_u, vals) => vals.map((v) => value(v)) },
     ],
-    series: [{}, ...labels.map((label, i) => ({ label, stroke: COLOURS[i % COLOURS.length], width: 1.5, value: (_u: uPlot, v: number | null) => (v === null ? "–" : value(v)) }))],
+    series: [
+      {},
+      ...labels.map((label, i) => ({
+        label,
+        stroke: COLOURS[i % COLOURS.length],
+        width: 1.5,
+        points: { show: false },
+        value: (_u: uPlot, v: number | null) => (v === null ? "–" : value(v)),
+      })),
+    ],
   };
-  const c: Chart = { plot: new uPlot(opts, [[], ...labels.map(() => [])], box), series };
+  const c: Chart = { plot: new uPlot(opts, [[], ...labels.map(() => [])], into), series };
   charts.push(c);
   return c;
 }
 
 let dropsChart: Chart | undefined;
+let dropsBox: HTMLElement;
 
 function buildCharts(): void {
-  chart("Clients", ["clients"], (p) => [p.clients], (v) => si(v));
-  chart("Deliveries/s", ["deliveries/s"], (p) => [p.deliveriesPerSecond], (v) => si(v));
-  chart("Lines/s", ["lines/s", "datagrams in/s"], (p) => [p.linesPerSecond, p.datagramsPerSecond], (v) => si(v));
-  chart("Send backlog (datagrams)", ["backlog"], (p) => [p.backlog], (v) => si(v));
-  chart("Event-loop lag and fan-out time", ["lag (worst)", "fan-out (mean)"], (p) => [p.lagSeconds, p.fanoutSeconds], ms);
+  const boxes = Array.from({ length: 7 }, box);
+  chart(boxes[0]!, "Clients", ["clients"], (p) => [p.clients], (v) => si(v));
+  chart(boxes[1]!, "Deliveries/s", ["deliveries/s"], (p) => [p.deliveriesPerSecond], (v) => si(v));
+  chart(boxes[2]!, "Lines/s", ["lines/s", "datagrams in/s"], (p) => [p.linesPerSecond, p.datagramsPerSecond], (v) => si(v));
+  dropsBox = boxes[3]!;
+  chart(boxes[4]!, "Send backlog (datagrams)", ["backlog"], (p) => [p.backlog], (v) => si(v));
+  chart(boxes[5]!, "Event-loop lag", ["lag"], (p) => [p.lagSeconds], ms);
+  chart(boxes[6]!, "Fan-out time (one broadcast)", ["mean"], (p) => [p.fanoutSeconds], ms);
 }
 
 /** The drops chart shows the reasons seen in the window (rebuilt when a new one appears), or "none". */
@@ -107,12 +127,12 @@ function updateDrops(): void {
   const shown = seen.length === 0 ? ["none"] : seen;
   if (dropsChart === undefined || shown.join() !== reasons.join()) {
     if (dropsChart !== undefined) {
-      dropsChart.plot.root.parentElement?.remove();
+      dropsChart.plot.destroy();
       charts.splice(charts.indexOf(dropsChart), 1);
     }
     reasons = shown;
     const index = shown.map((r) => all.indexOf(r));
-    dropsChart = chart("Drops/s by reason", shown, (p) => index.map((i) => (i < 0 ? 0 : (p.dropsPerSecond[i] ?? 0))), (v) => si(v));
+    dropsChart = chart(dropsBox, "Drops/s by reason", shown, (p) => index.map((i) => (i < 0 ? 0 : (p.dropsPerSecond[i] ?? 0))), (v) => si(v));
   }
 }
 
@@ -155,21 +175,28 @@ function drawClients(rows: ClientRow[]): void {
   );
 }
 
+// The charts come from the admin thread's shared counters and always answer; the client table is asked of the
+// relay's thread, which answers 503 while saturated: then the table waits and the charts go on.
 async function poll(): Promise<void> {
-  try {
-    const since = points[points.length - 1]?.t ?? 0;
-    const [series, top] = await Promise.all([
-      get<{ points: Point[]; reasons: string[] }>(`/series?since=${since}`),
-      get<{ total: number; clients: ClientRow[] }>("/clients?sort=lines&limit=15"),
-    ]);
-    if (series === undefined || top === undefined) return;
-    (window as unknown as { dropReasons: string[] }).dropReasons = series.reasons;
-    points.push(...series.points);
-    draw();
-    drawClients(top.clients);
-    $("status").textContent = `updated ${new Date().toLocaleTimeString()} · ${top.total} clients`;
-  } catch (err) {
-    $("status").textContent = `cannot reach the relay: ${(err as Error).message}`;
+  const since = points[points.length - 1]?.t ?? 0;
+  const [series, top] = await Promise.allSettled([
+    get<{ points: Point[]; reasons: string[] }>(`/series?since=${since}`),
+    get<{ total: number; clients: ClientRow[] }>("/clients?sort=lines&limit=15"),
+  ]);
+  if (series.status === "rejected") {
+    $("status").textContent = `cannot reach the relay: ${(series.reason as Error).message}`;
+    return;
+  }
+  if (series.value === undefined) return;
+  (window as unknown as { dropReasons: string[] }).dropReasons = series.value.reasons;
+  points.push(...series.value.points);
+  draw();
+  const now = new Date().toLocaleTimeString();
+  if (top.status === "fulfilled" && top.value !== undefined) {
+    drawClients(top.value.clients);
+    $("status").textContent = `updated ${now} · ${top.value.total} clients`;
+  } else {
+    $("status").textContent = `updated ${now} · client table waiting: the relay's thread is saturated`;
   }
 }
 
