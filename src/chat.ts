@@ -369,6 +369,7 @@ export class Chat {
     if (!this.deps.registry.remove(client)) return;
     this.membershipChanges++;
     this.deps.stats.drops.name_refused++;
+    this.deps.stats.evictions++;
     this.tell(client, notice.nameRefused(nameRefusal.taken(client.name)));
     this.announcer.left(client.name, performance.now());
   }

@@ -1,6 +1,7 @@
 // Relay configuration: a pure function of (argv, env) to a frozen object, built on util.parseArgs.
 
-import { choice, ConfigError, custom, flagDefaults, type FlagsFor, host, integer, parseInteger, readFlags, seconds, text, toggle } from "./flags.ts";
+import { choice, ConfigError, custom, flagDefaults, type FlagsFor, host, integer, parseHost, parseInteger, readFlags, seconds, text, toggle } from "./flags.ts";
+import { formatEndpoint } from "./protocol/endpoint.ts";
 import { longestNameNoticeBytes, MAX_UDP_PAYLOAD } from "./protocol/wire.ts";
 import { CHUNK_CLIENTS } from "./registry.ts";
 import { type Usage, usageText } from "./usage.ts";
@@ -81,6 +82,17 @@ export interface RelayConfig {
   readonly verifyWindowMs: number;
   /** Deliveries a second the relay's chat lines may cause, 0 = no cap; `auto` = none on loopback, LAN_FANOUT_PER_SECOND otherwise. */
   readonly maxFanoutPerSecond: number | "auto";
+  /** Where the admin HTTP endpoint listens (metrics, stats, clients, the live page); undefined = none. */
+  readonly admin: AdminAddress | undefined;
+  /** Bearer token the admin endpoint requires (all but /healthz); required off loopback. */
+  readonly adminToken: string | undefined;
+}
+
+/** `--admin HOST:PORT`. */
+export interface AdminAddress {
+  readonly host: string;
+  /** 0 = any free port. */
+  readonly port: number;
 }
 
 /**
@@ -312,6 +324,25 @@ const relayFlags = {
     defaultText: `default auto = none on loopback, ${LAN_FANOUT_PER_SECOND} otherwise`,
     help: "deliveries a second that lines and notices to everyone may cause, 0 = no cap",
   }),
+  admin: custom<AdminAddress | undefined>({
+    section: "Admin endpoint (docs/admin.md):",
+    flag: "admin",
+    env: "RELAY_ADMIN",
+    arg: "HOST:PORT",
+    default: undefined,
+    parse: parseAdmin,
+    defaultText: "default off",
+    help: "serve /metrics (Prometheus), /stats, /clients, /healthz and a live page over HTTP here; port 0 = any free one",
+  }),
+  adminToken: text({
+    flag: "admin-token",
+    env: "RELAY_ADMIN_TOKEN",
+    arg: "TOKEN",
+    default: undefined,
+    trim: true,
+    nonEmpty: "a token",
+    help: "the admin endpoint wants `Authorization: Bearer TOKEN` (not /healthz); required unless it is bound to loopback. Prefer the variable: flags show in ps",
+  }),
 } as const satisfies FlagsFor<RelayConfig>;
 
 export const defaults: RelayConfig = Object.freeze({
@@ -348,6 +379,11 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     presenceTtlMs: defaults.presenceTtlMs,
     verifyWindowMs: defaults.verifyWindowMs,
   };
+  if (config.admin !== undefined && !isLoopback(config.admin.host) && config.adminToken === undefined) {
+    throw new ConfigError(
+      `--admin: ${formatEndpoint(config.admin.host, config.admin.port)} is reachable from other hosts; set --admin-token or RELAY_ADMIN_TOKEN too (or bind it to 127.0.0.1)`,
+    );
+  }
   if (config.workers > 0 && config.bus !== undefined) {
     throw new ConfigError("--workers and --bus cannot be combined yet: run one relay per host on the bus, or workers without it");
   }
@@ -394,4 +430,19 @@ export function parseBus(value: string | undefined): string | undefined {
     throw new ConfigError(`--bus: "${value}" is not a NATS server URL like nats://127.0.0.1:4222`);
   }
   return `nats://${url.host}${url.port === "" ? ":4222" : ""}`;
+}
+
+/** `HOST:PORT` (an IPv6 host in brackets, `localhost` = 127.0.0.1) for --admin; undefined when absent or empty. */
+export function parseAdmin(value: string | undefined, flag = "--admin"): AdminAddress | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const v = value.trim();
+  const colon = v.lastIndexOf(":");
+  const bad = () => new ConfigError(`${flag}: "${value}" is not HOST:PORT, e.g. 127.0.0.1:9100 or [::1]:0`);
+  if (colon <= 0) throw bad();
+  let hostText = v.slice(0, colon);
+  if (hostText.startsWith("[") && hostText.endsWith("]")) hostText = hostText.slice(1, -1);
+  else if (hostText.includes(":")) throw bad();
+  const portText = v.slice(colon + 1);
+  if (!/^\d+$/.test(portText)) throw bad();
+  return { host: parseHost(hostText, flag), port: parseInteger(flag, portText, 0, 0, 65535) };
 }

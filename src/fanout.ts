@@ -1,7 +1,7 @@
 // The fan-out engine: one frame to every registered client with batched sendMany, resumed past errors, queued under backpressure.
 
 import type { Client, PacketSlot, Registry } from "./registry.ts";
-import type { RelayStats } from "./stats.ts";
+import { FANOUT_TIMED_EVERY, FanoutTimes, type RelayStats } from "./stats.ts";
 
 /** The part of a UDP socket fan-out needs. `Bun.udpSocket` satisfies it. */
 export interface BatchSender {
@@ -67,6 +67,10 @@ export class FanOut {
   /** Bytes of single-recipient entries queued for each `address port`; a destination leaves at 0. */
   private readonly destinationBytes = new Map<string, number>();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Broadcasts so far: every FANOUT_TIMED_EVERY-th is timed. */
+  private broadcasts = 0;
+  /** How long broadcasts take, one in FANOUT_TIMED_EVERY timed (the admin endpoint's histogram). */
+  readonly times = new FanoutTimes();
 
   constructor(
     private readonly socket: BatchSender,
@@ -127,7 +131,13 @@ export class FanOut {
     if (n === 0) return;
     // All payload slots always hold the same frame (the registry copies the first on join).
     if (chunks[0]![0] !== frame) setPayload(chunks, frame);
+    if (++this.broadcasts % FANOUT_TIMED_EVERY !== 0) {
+      for (let k = 0; k < n; k++) this.send(chunks[k]!, frame, false);
+      return;
+    }
+    const startMs = performance.now();
     for (let k = 0; k < n; k++) this.send(chunks[k]!, frame, false);
+    this.times.record(performance.now() - startMs);
   }
 
   /** Sends `frame` to every registered client but `except` (--no-echo). */
@@ -152,10 +162,13 @@ export class FanOut {
     const address = tail.pop()!;
     const port = tail.pop()!;
     const payload = tail.pop()!;
+    const timed = ++this.broadcasts % FANOUT_TIMED_EVERY === 0;
+    const startMs = timed ? performance.now() : 0;
     for (let k = 0; k < n; k++) {
       const chunk = chunks[k]!;
       if (chunk.length > 0) this.send(chunk, frame, false);
     }
+    if (timed) this.times.record(performance.now() - startMs);
     tail.push(payload, port, address);
   }
 
@@ -259,6 +272,7 @@ export class FanOut {
     const sent = sendBatch(this.socket, packets);
     if (sent * 3 === packets.length) {
       this.stats.deliveries += sent;
+      this.stats.bytesSent += sent * frame.length;
       return;
     }
     this.resumeOrQueue(packets, sent, frame, single);
@@ -288,6 +302,8 @@ export class FanOut {
     for (;;) {
       if (sent > 0) {
         this.stats.deliveries += sent;
+        // Every payload slot of one entry holds the same frame.
+        this.stats.bytesSent += sent * (packets[at] as Uint8Array).length;
         if (shortBefore) this.stats.sendErrors++; // the retry went through: that short count was an error
         at += sent * 3;
         errorsAtHead = 0;

@@ -85,6 +85,7 @@ export class Lines {
     const text = end === payload.length ? payload : payload.subarray(0, end);
     const frame = this.fanOut.frame(client.prefix, text);
     this.stats.linesRelayed++;
+    client.lines++;
     this.send(client, frame);
   }
 

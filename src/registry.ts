@@ -20,6 +20,12 @@ export interface Client extends Bucket {
   readonly net: string;
   /** Rename pacing (GCRA): the earliest time the rename allowance is whole again. */
   renameAtMs: number;
+  /** When it joined (ms, monotonic). */
+  readonly joinedAtMs: number;
+  /** Chat lines it had relayed: one increment per line (the admin endpoint's /clients). */
+  lines: number;
+  /** Datagrams of its dropped for its --rate-limit/--burst. */
+  rateLimited: number;
 }
 
 /** A packet array element: payload, port or address, as `socket.sendMany` takes them. */
@@ -113,6 +119,9 @@ export class Registry {
       lastSeenMs: nowMs,
       net: prefixKey(address),
       renameAtMs: nowMs,
+      joinedAtMs: nowMs,
+      lines: 0,
+      rateLimited: 0,
       tokens: Number.POSITIVE_INFINITY,
       tokensAtMs: nowMs,
       slowNoticeMs: Number.NEGATIVE_INFINITY,

@@ -15,7 +15,7 @@ import { chooseSendPath } from "./sendmmsg.ts";
 import { type LineSink, teeLines } from "./sink.ts";
 import { type SocketSetup, setUpSocket } from "./sockopt.ts";
 import type { RestoredBinding } from "./state-file.ts";
-import { RelayStats } from "./stats.ts";
+import { type FanoutTimes, RelayStats } from "./stats.ts";
 
 /** A client over its rate hears "Slow down." at most this often. */
 const SLOW_NOTICE_INTERVAL_MS = 1000;
@@ -31,6 +31,10 @@ export interface Relay {
   readonly chat: Chat;
   /** Datagrams waiting for the socket buffer to drain. */
   readonly backlog: number;
+  /** How long broadcasts take (one in FANOUT_TIMED_EVERY timed). */
+  readonly fanoutTimes: FanoutTimes;
+  /** The socket is open: not yet closed or shut down. */
+  readonly open: boolean;
   /** `host:port`, with IPv6 hosts in brackets. */
   readonly endpoint: string;
   /** How fan-out sends (`--send-path`, resolved): libc sendmmsg or Bun's sendMany. */
@@ -72,7 +76,16 @@ export interface RelayOptions {
   readonly logEveryMs?: number;
   /** Bindings from a state file (--state): remembered before the first datagram is read, as if they had timed out. */
   readonly restore?: readonly RestoredBinding[];
+  /**
+   * Called once per OBSERVE_EVERY datagrams received (a mask test on the hot path). While datagrams arrive faster
+   * than they are handled, Bun's receive loop runs back to back and no timer fires; this still does (the admin
+   * endpoint's counters are published from it).
+   */
+  readonly observe?: () => void;
 }
+
+/** How often, in datagrams received, RelayOptions.observe is called: a power of two. */
+export const OBSERVE_EVERY = 64;
 
 /** Failed sends are logged at most this often: a vanished client fails a send per line, which must not flood the log. */
 export const SEND_FAILURE_LOG_MS = 10_000;
@@ -164,6 +177,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   // The sweep runs on its own timer, never per datagram: a few times per timeout, at most every 5 s.
   const sweeper = idleMs === 0 ? undefined : setInterval(() => chat.sweep((nowMs = performance.now())), Math.min(5000, Math.max(5, idleMs / 4)));
   sweeper?.unref();
+  const observe = options.observe;
   const logEveryMs = options.logEveryMs ?? SEND_FAILURE_LOG_MS;
   const failureLog = options.log === undefined ? undefined : setInterval(logSendFailures, logEveryMs);
   failureLog?.unref();
@@ -185,6 +199,8 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   // hot path: every inbound datagram
   function onDatagram(payload: Uint8Array, port: number, address: string, truncated: boolean): void {
     stats.datagramsIn++;
+    stats.bytesIn += payload.length;
+    if ((stats.datagramsIn & (OBSERVE_EVERY - 1)) === 0 && observe !== undefined) observe();
     const client = registry.lookup(address, port);
     if (client === undefined) {
       gate.admit(payload, port, address, truncated, nowMs);
@@ -201,6 +217,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   // Over its rate: dropped, and told so at most once a second (the notice must not become a flood of its own).
   function slowDown(client: Client): void {
     stats.drops.rate_limited++;
+    client.rateLimited++;
     if (nowMs - client.slowNoticeMs < SLOW_NOTICE_INTERVAL_MS) return;
     client.slowNoticeMs = nowMs;
     fanOut.sendTo(slowNotice, client.port, client.address);
@@ -226,6 +243,10 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     chat,
     get backlog() {
       return fanOut.backlogSize;
+    },
+    fanoutTimes: fanOut.times,
+    get open() {
+      return !closed;
     },
     endpoint: formatEndpoint(config.host, socket.port),
     sendPath: sendPath.name,

@@ -1,6 +1,10 @@
 // Entry point: parse config, start the relay, print, and shut down cleanly on SIGINT/SIGTERM.
 
-import { parseConfig, type RelayConfig, usage } from "./config.ts";
+import { type Admin, AdminBindError, adminLine, startAdmin } from "./admin/server.ts";
+import { Publisher, sharedCounters } from "./admin/shared.ts";
+import { startAdminThread } from "./admin/spawn.ts";
+import { workersSource } from "./admin/workers-source.ts";
+import { type AdminAddress, parseConfig, type RelayConfig, usage } from "./config.ts";
 import { validateAddresses } from "./defence/validation.ts";
 import { LinePrinter, streamWriter } from "./printer.ts";
 import { notice } from "./protocol/wire.ts";
@@ -24,17 +28,23 @@ interface Running {
   readonly shape: string | undefined;
   /** Who is who, for --state. */
   readonly state: StateSource;
+  /** Serves the admin endpoint (--admin) for this shape. */
+  admin(address: AdminAddress): Promise<Admin>;
   /** Says goodbye, drains, stops; resolves with the summary line. */
   stop(): Promise<string>;
 }
 
 const printer = new LinePrinter(streamWriter(process.stdout));
 // Start-up notes (the send path, restored state) wait until the Running line is out: it stays the first line.
+// A start that fails prints its one error line alone.
 let early: string[] | undefined = [];
 const log = (line: string): void => {
   if (early !== undefined) early.push(line);
   else process.stderr.write(`${line}\n`);
 };
+
+// With --admin, a relay on this thread shares its counters with the admin thread (workers share their own).
+const publisher = parsed.config.admin === undefined || parsed.config.workers > 0 ? undefined : new Publisher(sharedCounters());
 
 async function start(config: RelayConfig, restore: readonly RestoredBinding[]): Promise<Running> {
   if (config.workers > 0) {
@@ -44,6 +54,7 @@ async function start(config: RelayConfig, restore: readonly RestoredBinding[]): 
       sockopts: group.sockopts,
       shape: notice.workers(config.workers),
       state: group.state,
+      admin: (address) => startAdmin(address, config, workersSource(group)),
       async stop() {
         const clients = group.clients;
         const reports = await group.shutdown();
@@ -52,21 +63,25 @@ async function start(config: RelayConfig, restore: readonly RestoredBinding[]): 
     };
   }
   if (config.bus !== undefined) {
-    const mesh = await startMesh(config, printer, log, validateAddresses, restore);
+    const mesh = await startMesh(config, printer, log, validateAddresses, restore, publisher?.observe);
+    publisher?.attach(mesh.relay, mesh.bus);
     return {
       endpoint: mesh.relay.endpoint,
       sockopts: mesh.relay.sockopts,
       shape: notice.bus(config.bus, mesh.nodeId),
       state: relayStateSource(mesh.relay.registry, mesh.relay.chat),
+      admin: (address) => startAdminThread(address, config, mesh.relay, publisher!),
       stop: async () => (await mesh.shutdown(), mesh.summary()),
     };
   }
-  const relay = await startRelay(config, printer, { log, admission: validateAddresses, restore });
+  const relay = await startRelay(config, printer, { log, admission: validateAddresses, restore, observe: publisher?.observe });
+  publisher?.attach(relay);
   return {
     endpoint: relay.endpoint,
     sockopts: relay.sockopts,
     shape: undefined,
     state: relayStateSource(relay.registry, relay.chat),
+    admin: (address) => startAdminThread(address, config, relay, publisher!),
     stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)),
   };
 }
@@ -78,7 +93,6 @@ try {
   relay = await start(parsed.config, loaded?.bindings ?? []);
 } catch (err) {
   if (!(err instanceof BindError) && !(err instanceof BusError) && !(err instanceof SendPathError)) throw err;
-  for (const line of early ?? []) process.stderr.write(`${line}\n`);
   process.stderr.write(`error: ${err.message}\n`);
   process.exit(1);
 }
@@ -97,6 +111,15 @@ if (keeper !== undefined && loaded !== undefined) {
 printer.text(notice.running(relay.endpoint));
 // On stdout beside the Running line: both say what is serving; stderr is for notes, events and the summary.
 if (relay.shape !== undefined) printer.text(relay.shape);
+if (parsed.config.admin !== undefined) {
+  try {
+    printer.text(adminLine((await relay.admin(parsed.config.admin)).url));
+  } catch (err) {
+    if (!(err instanceof AdminBindError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(1);
+  }
+}
 printer.flush();
 for (const line of early ?? []) process.stderr.write(`${line}\n`);
 early = undefined;

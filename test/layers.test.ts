@@ -10,7 +10,7 @@ const SRC = resolve(import.meta.dir, "../src");
 const ENTRIES = new Set(["server.ts", "client.ts", "load.ts"]);
 /** What a tool (client/, load/) may use of the core besides the protocol: option parsing and usage, and the libc calls. */
 const TOOL_CORE = new Set(["config.ts", "flags.ts", "usage.ts", "libc.ts"]);
-const LAYERS = ["defence/", "scale/", "load/", "client/"];
+const LAYERS = ["admin/", "defence/", "scale/", "load/", "client/"];
 
 // `import … from "x"`, `export … from "x"`, `import "x"`, `import("x")`, and a worker's `new URL("x", import.meta.url)`.
 const SPECIFIER = /\bfrom\s+"([^"]+)"|\bimport\s+"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)|new URL\(\s*"([^"]+)",\s*import\.meta\.url\)/g;
@@ -45,7 +45,7 @@ describe("import direction", () => {
     expect(core).toContain("relay.ts");
     expect(files.some((f) => f.startsWith("protocol/"))).toBe(true);
     const folders = new Set(files.filter((f) => f.includes("/")).map((f) => f.slice(0, f.indexOf("/") + 1)));
-    expect([...folders].sort()).toEqual(["client/", "defence/", "load/", "protocol/", "scale/"]);
+    expect([...folders].sort()).toEqual(["admin/", "client/", "defence/", "load/", "protocol/", "scale/"]);
   });
 
   test("the core imports no optional layer and no tool", () => {
@@ -71,7 +71,7 @@ describe("import direction", () => {
   });
 
   test("the optional layers never import the tools", () => {
-    const layers = files.filter((f) => f.startsWith("defence/") || f.startsWith("scale/"));
+    const layers = files.filter((f) => f.startsWith("admin/") || f.startsWith("defence/") || f.startsWith("scale/"));
     const wrong = layers.flatMap((f) => importsOf(f).filter((to) => to.startsWith("client/") || to.startsWith("load/")).map((to) => `${f} → ${to}`));
     expect(wrong).toEqual([]);
   });

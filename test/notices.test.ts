@@ -113,7 +113,7 @@ describe("renames", () => {
     const [a] = await r.join(1);
     for (let i = 0; i < RENAME_BURST; i++) {
       a!.send(`/nick n${i}`);
-      await a!.until((l) => l.includes(`is now known as n${i}.`) || l.startsWith("[SERVER] 1 more have changed"));
+      await a!.until((l) => l.includes(`is now known as n${i}.`) || l.startsWith("[SERVER] 1 more have changed"), 4000);
     }
     a!.send("/nick toomany");
     expect(await a!.until((l) => l.startsWith("[SERVER] Name refused:"))).toMatch(/^\[SERVER\] Name refused: you renamed too often; try again in \d+ s\.$/);

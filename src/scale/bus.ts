@@ -102,6 +102,11 @@ export class Bus implements LineSink {
     this.connection.publish(LINES_SUBJECT, bytes.slice(), this.publishOptions);
   }
 
+  /** Whether the connection to the bus is up (lines are published, not counted lost). */
+  get connected(): boolean {
+    return this.up;
+  }
+
   /** Sends what is buffered and closes, waiting at most `timeoutMs`. */
   async close(timeoutMs = 1000): Promise<void> {
     if (this.connection.isClosed()) return;

@@ -82,7 +82,7 @@ class MeshMembership implements Membership {
 
 /**
  * Connects to the bus, opens presence, and starts the relay; `admission` is the relay's (RelayOptions), needed
- * when addresses are verified. Throws BusError or BindError.
+ * when addresses are verified, and so is `observe` (the admin endpoint's publisher). Throws BusError or BindError.
  */
 export async function startMesh(
   config: RelayConfig,
@@ -90,6 +90,7 @@ export async function startMesh(
   log: (line: string) => void,
   admission?: AdmissionFactory,
   restore?: readonly RestoredBinding[],
+  observe?: () => void,
 ): Promise<MeshRelay> {
   const url = config.bus;
   if (url === undefined) throw new BusError("no bus configured");
@@ -106,7 +107,7 @@ export async function startMesh(
   }
   try {
     // Restored names are not claimed now: the bucket decides when each holder returns (Chat.readmit, then claim).
-    relay = await startRelay(config, printer, { membership, lines: bus, log, admission, ...(restore === undefined ? {} : { restore }) });
+    relay = await startRelay(config, printer, { membership, lines: bus, log, admission, observe, ...(restore === undefined ? {} : { restore }) });
   } catch (err) {
     await presence.releaseAll();
     await bus.close();

@@ -1,6 +1,8 @@
 // Worker thread entry: one relay on the shared SO_REUSEPORT port, keeping a full replica of the registry.
 
 import { parentPort, workerData } from "node:worker_threads";
+import { toColumns } from "../admin/columns.ts";
+import { Publisher } from "../admin/shared.ts";
 // A thread's entry, so it composes like server.ts: the defence is passed in here, not imported by the core.
 import { validateAddresses } from "../defence/validation.ts";
 import type { Membership } from "../membership.ts";
@@ -57,6 +59,8 @@ function loseName(holder: Client): void {
   else chat.evict(holder);
 }
 
+// Only with an admin endpoint to read them: this worker's counters, shared with the main thread.
+const publisher = data.shared === undefined ? undefined : new Publisher(data.shared);
 let relay: Relay;
 try {
   relay = await startRelay(data.config, printer, {
@@ -64,6 +68,7 @@ try {
     membership,
     admission: validateAddresses,
     restore: data.restore,
+    observe: publisher?.observe,
     log: (line) => post({ t: "log", line: `${line} (worker ${data.index})` }),
   });
 } catch (err) {
@@ -71,6 +76,7 @@ try {
   process.exit(1);
 }
 const { registry, chat } = relay;
+publisher?.attach(relay);
 post({ t: "bound", port: relay.port, sockopts: relay.sockopts });
 
 // Liveness gossip. Only this worker hears a client whose 4-tuple hashes here, but the sweeping worker must know
@@ -87,10 +93,17 @@ const gossip = setInterval(() => {
   if (heard.length > 0) post({ t: "seen", clients: heard });
 }, data.gossipMs);
 
-function report(): WorkerReport {
+function report(withClients = false): WorkerReport {
   const names = registry.all().map((c) => c.name);
   names.sort();
-  return { index: data.index, clients: registry.size, names, stats: { ...relay.stats, drops: { ...relay.stats.drops } }, backlog: relay.backlog };
+  return {
+    index: data.index,
+    clients: registry.size,
+    names,
+    stats: { ...relay.stats, drops: { ...relay.stats.drops } },
+    backlog: relay.backlog,
+    clientColumns: withClients ? toColumns(registry.all(), performance.timeOrigin) : undefined,
+  };
 }
 
 parent.on("message", (message: ToWorker) => {
@@ -151,7 +164,7 @@ parent.on("message", (message: ToWorker) => {
       membership.sweeps = true;
       return;
     case "report":
-      post({ t: "report", id: message.id, report: report() });
+      post({ t: "report", id: message.id, report: report(message.clients === true) });
       return;
     case "shutdown":
       void stop(message.announce, message.graceMs);
@@ -161,6 +174,7 @@ parent.on("message", (message: ToWorker) => {
 
 async function stop(announce: boolean, graceMs: number): Promise<void> {
   clearInterval(gossip);
+  publisher?.stop();
   // Every socket in the group can reach every client, so one worker says goodbye; the others only drain.
   await relay.shutdown(graceMs, announce);
   printer.flush();

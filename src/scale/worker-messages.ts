@@ -1,5 +1,6 @@
 // The messages between the main thread and relay worker threads: membership changes, liveness gossip, console, control.
 
+import type { ClientColumns } from "../admin/columns.ts";
 import type { RelayConfig } from "../config.ts";
 import type { SocketSetup } from "../sockopt.ts";
 import type { RestoredBinding } from "../state-file.ts";
@@ -15,6 +16,8 @@ export interface WorkerData {
   readonly gossipMs: number;
   /** Bindings from the state file: every worker remembers them, so a client returns on whichever socket it hashes to. */
   readonly restore: readonly RestoredBinding[];
+  /** With --admin: where this worker publishes its counters for the admin endpoint (admin/shared.ts). */
+  readonly shared?: SharedArrayBuffer;
 }
 
 /** A counters snapshot: RelayStats as structured clone carries it. */
@@ -29,6 +32,8 @@ export interface WorkerReport {
   readonly names: readonly string[];
   readonly stats: StatsSnapshot;
   readonly backlog: number;
+  /** Every client this worker knows, with its counts, when the report asked for them (/clients). */
+  readonly clientColumns?: ClientColumns;
 }
 
 /** Worker → main. `join`/`leave`/`rename` report what the worker's chat already did (optimistically, for names). */
@@ -59,6 +64,6 @@ export type ToWorker =
   | { readonly t: "granted"; readonly name: string; readonly address: string; readonly port: number }
   | { readonly t: "seen"; readonly clients: readonly (string | number)[] }
   | { readonly t: "sweeper" }
-  | { readonly t: "report"; readonly id: number }
+  | { readonly t: "report"; readonly id: number; readonly clients?: boolean }
   /** Stop: the one told to `announce` tells every client the server is shutting down. */
   | { readonly t: "shutdown"; readonly announce: boolean; readonly graceMs: number };

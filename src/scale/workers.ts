@@ -5,6 +5,7 @@ import type { RelayConfig } from "../config.ts";
 import { formatEndpoint } from "../protocol/endpoint.ts";
 import { nameKey } from "../protocol/names.ts";
 import { BindError } from "../relay.ts";
+import { sharedCounters } from "../admin/shared.ts";
 import { addressKey, RememberedNames } from "../remembered.ts";
 import type { SocketSetup } from "../sockopt.ts";
 import type { RestoredBinding, StateSource } from "../state-file.ts";
@@ -22,8 +23,10 @@ export interface WorkerGroup {
   readonly live: number;
   /** Clients in the name index: every worker's registry holds the same ones, give or take messages in flight. */
   readonly clients: number;
-  /** Each live worker's view, fresh. */
-  reports(): Promise<WorkerReport[]>;
+  /** With --admin: each live worker's shared counters (admin/shared.ts). */
+  readonly shared: readonly SharedArrayBuffer[];
+  /** Each live worker's view, fresh; `withClients` adds every client with its counts (the admin endpoint's /clients). */
+  reports(withClients?: boolean): Promise<WorkerReport[]>;
   /** One worker tells every client the server is shutting down; all drain (up to `graceMs`) and stop. */
   shutdown(graceMs?: number): Promise<WorkerReport[]>;
   /**
@@ -72,6 +75,7 @@ export async function startWorkers(
   remembered.restore(restore, performance.now());
   let changes = 0;
   const replies = new Map<number, (report: WorkerReport) => void>();
+  const buffers = new Map<number, SharedArrayBuffer>();
   const closedReports = new Map<number, (report: WorkerReport) => void>();
   let nextId = 1;
   let sweeper = 0;
@@ -150,7 +154,9 @@ export async function startWorkers(
   }
 
   function spawn(index: number, port: number): Promise<{ port: number; sockopts: SocketSetup | undefined }> {
-    const data: WorkerData = { index, config: { ...config, port }, sweeper: index === 0, gossipMs, restore };
+    const shared = config.admin === undefined ? undefined : sharedCounters();
+    if (shared !== undefined) buffers.set(index, shared);
+    const data: WorkerData = { index, config: { ...config, port }, sweeper: index === 0, gossipMs, restore, shared };
     const worker = new Worker(new URL("./worker-main.ts", import.meta.url), { workerData: data });
     workers.set(index, worker);
     return new Promise((resolve, reject) => {
@@ -167,6 +173,7 @@ export async function startWorkers(
       worker.on("error", (err: Error) => log(`[SERVER] worker ${index} failed: ${err.message}`));
       worker.on("exit", (code) => {
         workers.delete(index);
+        buffers.delete(index);
         if (!started) {
           started = true;
           reject(new Error(`worker ${index} exited with code ${code} before binding`));
@@ -200,11 +207,11 @@ export async function startWorkers(
     throw err;
   }
 
-  function ask(index: number): Promise<WorkerReport> {
+  function ask(index: number, clients: boolean): Promise<WorkerReport> {
     const id = nextId++;
     return new Promise((resolve) => {
       replies.set(id, resolve);
-      send(index, { t: "report", id });
+      send(index, { t: "report", id, clients });
     });
   }
 
@@ -219,7 +226,10 @@ export async function startWorkers(
     get clients() {
       return byAddress.size;
     },
-    reports: () => Promise.all([...workers.keys()].map(ask)),
+    get shared() {
+      return [...buffers.values()];
+    },
+    reports: (withClients = false) => Promise.all([...workers.keys()].map((index) => ask(index, withClients))),
     async shutdown(graceMs = 2000) {
       stopping = true;
       const announcer = Math.min(...workers.keys());

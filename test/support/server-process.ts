@@ -41,13 +41,14 @@ export async function runBun(args: string[], timeoutMs = 10_000, env: Record<str
 }
 
 /** Starts the relay on an ephemeral loopback port and waits (bounded) for its `Running on` line. */
-export async function spawnServer(args: string[] = [], timeoutMs = 10_000): Promise<ServerProcess> {
+export async function spawnServer(args: string[] = [], timeoutMs = 10_000, env: Record<string, string> = {}): Promise<ServerProcess> {
   // Every notice by name, as test/support/relays.ts's EVERY_NOTICE; a later --notice-rate in `args` wins.
   const proc = Bun.spawn([bun, "run", "src/server.ts", "--port", "0", "--notice-rate", "1000000", ...args], {
     cwd: root,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
+    env: { ...process.env, ...env },
   });
   const lines: string[] = [];
   const stdoutDone = readLines(proc.stdout, lines);
