@@ -200,7 +200,12 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   function onDatagram(payload: Uint8Array, port: number, address: string, truncated: boolean): void {
     stats.datagramsIn++;
     stats.bytesIn += payload.length;
-    if ((stats.datagramsIn & (OBSERVE_EVERY - 1)) === 0 && observe !== undefined) observe();
+    // While datagrams arrive faster than they are handled, Bun's receive loop runs back to back and no timer
+    // fires (docs/admin.md): the coarse clock the rate limits read is advanced from here too.
+    if ((stats.datagramsIn & (OBSERVE_EVERY - 1)) === 0) {
+      nowMs = performance.now();
+      if (observe !== undefined) observe();
+    }
     const client = registry.lookup(address, port);
     if (client === undefined) {
       gate.admit(payload, port, address, truncated, nowMs);
