@@ -11,8 +11,20 @@ export interface ChunkWriter {
 
 /** A writer over `process.stdout` (or any Node writable). */
 export function streamWriter(stream: NodeJS.WritableStream): ChunkWriter {
+  // A console that went away (stdout piped into `head`, a closed terminal: EPIPE) must not stop the relay:
+  // from then on its lines are dropped, and the summary on stderr still tells the tale.
+  let gone = false;
+  stream.on("error", () => void (gone = true));
   return {
-    write: (chunk) => stream.write(chunk),
+    write(chunk) {
+      if (gone) return true;
+      try {
+        return stream.write(chunk);
+      } catch {
+        gone = true;
+        return true;
+      }
+    },
     onDrain: (listener) => void stream.on("drain", listener),
   };
 }

@@ -73,6 +73,29 @@ describe("console", () => {
   });
 });
 
+test("a console that went away (stdout closed: EPIPE, as when piped into head) never stops the relay", async () => {
+  const probe = await Bun.udpSocket({ hostname: "127.0.0.1" });
+  const port = probe.port;
+  probe.close();
+  await using proc = endedOnDispose(Bun.spawn([bun, "run", "src/server.ts", "--port", String(port)], { cwd: root, stdout: "pipe", stderr: "pipe" }));
+  await proc.stdout.cancel(); // the reader is gone: the relay's next write to stdout gets EPIPE
+  using alice = await peer(port);
+  let joined = false;
+  for (let i = 0; i < 50 && !joined; i++) {
+    alice.send("alice");
+    joined = (await alice.collect(1, 100)).includes("[SERVER] alice has joined the chat.");
+  }
+  expect(joined).toBe(true);
+  for (let i = 0; i < 20; i++) {
+    alice.send(`line ${i}`);
+    expect(await alice.until((l) => l === `alice ~ line ${i}`, 2000)).toBe(`alice ~ line ${i}`);
+  }
+  const [code, stderr] = await Promise.all([endProcess(proc, "SIGINT", 10_000), new Response(proc.stderr).text()]);
+  expect(stderr).not.toContain("EPIPE");
+  expect(code).toBe(0);
+  expect(stderr).toMatch(/^\[SERVER\] Summary: clients=1 /m);
+});
+
 describe("startup", () => {
   test("--port 0 prints the port the OS chose; a plain relay says nothing about workers or a bus", async () => {
     await using server = await spawnServer();
