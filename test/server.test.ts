@@ -3,10 +3,27 @@
 import { describe, expect, test } from "bun:test";
 import { closeSync, constants, openSync } from "node:fs";
 import { join } from "node:path";
-import { peer } from "./support/peer.ts";
+import { type Peer, peer } from "./support/peer.ts";
 import { endedOnDispose, endProcess } from "./support/process.ts";
 import { bun, root, runScript, spawnServer } from "./support/server-process.ts";
 import { tempDir } from "./support/temp-dir.ts";
+
+/** A loopback UDP port nothing listens on: bound, read, closed. */
+async function freePort(): Promise<number> {
+  const probe = await Bun.udpSocket({ hostname: "127.0.0.1" });
+  const port = probe.port;
+  probe.close();
+  return port;
+}
+
+/** Joins `name` to a relay process that may still be starting: the name is re-sent until the join comes back (bounded). */
+async function joinSpawned(p: Peer, name: string): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    p.send(name);
+    if ((await p.collect(1, 100)).includes(`[SERVER] ${name} has joined the chat.`)) return true;
+  }
+  return false;
+}
 
 describe("signals", () => {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -48,18 +65,11 @@ describe("console", () => {
     using fds = new DisposableStack();
     fds.adopt(openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK), closeSync); // the read end, held open and never read
     const writeEnd = openSync(fifo, "w");
-    const probe = await Bun.udpSocket({ hostname: "127.0.0.1" });
-    const port = probe.port;
-    probe.close();
+    const port = await freePort();
     await using proc = endedOnDispose(Bun.spawn([bun, "run", "src/server.ts", "--port", String(port), "--rate-limit", "0"], { cwd: root, stdout: writeEnd, stderr: "pipe" }));
     closeSync(writeEnd);
     using alice = await peer(port);
-    let joined = false;
-    for (let i = 0; i < 50 && !joined; i++) {
-      alice.send("alice");
-      joined = (await alice.collect(1, 100)).includes("[SERVER] alice has joined the chat.");
-    }
-    expect(joined).toBe(true);
+    expect(await joinSpawned(alice, "alice")).toBe(true);
     const text = "x".repeat(500);
     let delivered = 0;
     for (let batch = 0; batch < 25; batch++) {
@@ -74,18 +84,11 @@ describe("console", () => {
 });
 
 test("a console that went away (stdout closed: EPIPE, as when piped into head) never stops the relay", async () => {
-  const probe = await Bun.udpSocket({ hostname: "127.0.0.1" });
-  const port = probe.port;
-  probe.close();
+  const port = await freePort();
   await using proc = endedOnDispose(Bun.spawn([bun, "run", "src/server.ts", "--port", String(port)], { cwd: root, stdout: "pipe", stderr: "pipe" }));
   await proc.stdout.cancel(); // the reader is gone: the relay's next write to stdout gets EPIPE
   using alice = await peer(port);
-  let joined = false;
-  for (let i = 0; i < 50 && !joined; i++) {
-    alice.send("alice");
-    joined = (await alice.collect(1, 100)).includes("[SERVER] alice has joined the chat.");
-  }
-  expect(joined).toBe(true);
+  expect(await joinSpawned(alice, "alice")).toBe(true);
   for (let i = 0; i < 20; i++) {
     alice.send(`line ${i}`);
     expect(await alice.until((l) => l === `alice ~ line ${i}`, 2000)).toBe(`alice ~ line ${i}`);
