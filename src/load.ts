@@ -8,6 +8,7 @@ import { agentLine } from "./load/fleet-summary.ts";
 import { renderReport } from "./load/html-report.ts";
 import { ensureFdLimit } from "./load/kernel.ts";
 import { agentUsage, type LoadOptions, parseAgentFlags, parseLoadOptions, usage } from "./load/options.ts";
+import { RelayScraper } from "./load/relay-metrics.ts";
 import { processCpuSeconds, type SpawnedRelay, spawnRelay } from "./load/relay-process.ts";
 import type { IntervalRecord } from "./load/intervals.ts";
 import { type IntervalView, liveLine, summaryJson, summaryTable } from "./load/report.ts";
@@ -71,6 +72,7 @@ if (options.spawnServer) {
   options = Object.freeze({ ...options, port: relay.port });
 }
 const relayPid = options.relayPid ?? relay?.pid;
+const metricsUrl = options.relayMetrics ?? relay?.adminUrl;
 
 const o = options;
 const live = (line: string) => {
@@ -88,7 +90,7 @@ const relayCpu = () => (relayPid === undefined ? null : processCpuSeconds(relayP
 const run: { done: Promise<Summary>; interrupt(): void } =
   o.agents !== undefined && o.bus !== undefined
     ? new Coordinator({ ...o, bus: o.bus, agents: o.agents }, parsed.given.has("workers"), output, relayCpu)
-    : new LoadRun(o, output, relayCpu);
+    : new LoadRun(o, output, relayCpu, undefined, metricsUrl === undefined ? undefined : new RelayScraper(metricsUrl, o.relayMetricsToken, live));
 
 let interrupts = 0;
 process.on("SIGINT", () => {

@@ -58,7 +58,8 @@ describe("load report", () => {
     expect(percentiles(summary.histograms.spread).count).toBe(summary.spread_us.count);
     expect(summary.host).toMatchObject({ bun: Bun.version, client_rcvbuf_asked: 1 << 20 });
     expect(summary.thresholds.map((t) => [t.flag, t.pass])).toEqual([["--max-loss", true], ["--max-p99", false]]);
-    expect(summary.relay).toBeUndefined(); // reserved for the relay's own figures
+    // --spawn-server wires the relay's admin endpoint: its own figures, and no loss to attribute.
+    expect(summary.relay).toMatchObject({ drops: {}, send_errors: 0, attribution: { dominant: "none" } });
   });
 
   test("--json-stream lines carry the same interval records; the table states thresholds with ✓ and ✗", () => {

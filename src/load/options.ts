@@ -36,6 +36,10 @@ export interface LoadOptions {
   readonly spawnServer: boolean;
   /** A relay process to charge CPU time to, for CPU per delivery. */
   readonly relayPid: number | undefined;
+  /** The relay's admin endpoint (http://HOST:PORT/), scraped through the run; --spawn-server wires its own. */
+  readonly relayMetrics: string | undefined;
+  /** The admin endpoint's bearer token, if it has one. */
+  readonly relayMetricsToken: string | undefined;
   /** At the end (and on Ctrl+C) every client sends /quit; --no-leave keeps them registered. */
   readonly leave: boolean;
   /** No live line once a second. */
@@ -124,6 +128,15 @@ const loadFlags = {
     max: 2 ** 22,
     help: "report that process's CPU time per delivery (implied by --spawn-server)",
   }),
+  relayMetrics: custom<string | undefined>({
+    flag: "relay-metrics",
+    arg: "URL",
+    default: undefined,
+    parse: parseMetricsUrl,
+    defaultText: "with --spawn-server: its own",
+    help: "the relay's admin endpoint (--admin): its drops by reason, backlog, clients and lag next to the run's, and the loss attributed",
+  }),
+  relayMetricsToken: text({ flag: "relay-metrics-token", arg: "TOKEN", default: undefined, nonEmpty: "the relay's --admin-token", help: "bearer token for --relay-metrics" }),
   bus: text({
     section: "Several hosts (see docs/stress-testing.md)",
     flag: "bus",
@@ -171,6 +184,10 @@ export function parseLoadOptions(argv: readonly string[], cores = availableParal
   if (values.bus !== undefined) parseBus(values.bus, "--bus");
   if (values.agents !== undefined && values.agents > clients) throw new ConfigError(`--agents: "${values.agents}" is more than --clients (${clients})`);
   if (values.agents !== undefined && given.has("bind")) throw new ConfigError("--bind is each agent's own: give it to `load agent`, not to the coordinator");
+  if (values.relayMetricsToken !== undefined && values.relayMetrics === undefined && !values.spawnServer) {
+    throw new ConfigError("--relay-metrics-token needs --relay-metrics URL");
+  }
+  if (values.relayMetrics !== undefined && values.agents !== undefined) throw new ConfigError("--relay-metrics is not supported with --agents yet");
   if (values.spawnServer && (given.has("host") || given.has("port"))) {
     throw new ConfigError("--spawn-server picks its own loopback port: leave out --host and --port");
   }
@@ -189,6 +206,18 @@ function parseTarget(value: string, flag: string): string {
 export function parseBus(value: string, flag: string): string {
   if (!/^(nats|tls|ws|wss):\/\/[^\s/]+$/.test(value)) badValue(flag, value, "a NATS URL such as nats://127.0.0.1:4222");
   return value;
+}
+
+/** The admin endpoint's base URL, http(s)://HOST:PORT[/PATH], with a trailing slash so /stats resolves under it. */
+function parseMetricsUrl(value: string, flag: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {}
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
+    badValue(flag, value, "the relay's admin URL, such as http://127.0.0.1:9100");
+  }
+  return url.href.endsWith("/") ? url.href : `${url.href}/`;
 }
 
 function parseBind(value: string, flag: string): string {

@@ -7,18 +7,20 @@ import { resolve } from "node:path";
 export interface SpawnedRelay {
   readonly port: number;
   readonly pid: number;
+  /** Its admin endpoint (`--admin HOST:0`), for --relay-metrics. */
+  readonly adminUrl: string;
   /** SIGINT, then SIGKILL if it has not exited within `timeoutMs`. */
   stop(timeoutMs?: number): Promise<void>;
 }
 
 const serverScript = resolve(import.meta.dir, "../server.ts");
 
-/** Starts `src/server.ts` on a free loopback port and waits (bounded) for its `Running on` line. */
+/** Starts `src/server.ts` on a free loopback port, its admin endpoint on another, and waits (bounded) for both lines. */
 export async function spawnRelay(host = "127.0.0.1", timeoutMs = 10_000): Promise<SpawnedRelay> {
   // A load run measures fan-out, not the limiter: every per-source limit off, and no global cap on joins or
   // first datagrams (a 10 000-client join storm is part of what it measures).
   const unlimited = ["--rate-limit", "0", "--join-rate-total", "0", "--unknown-rate-total", "0"];
-  const proc = Bun.spawn([process.execPath, "run", serverScript, "--host", host, "--port", "0", "--quiet", ...unlimited], {
+  const proc = Bun.spawn([process.execPath, "run", serverScript, "--host", host, "--port", "0", "--quiet", "--admin", `${host.includes(":") ? `[${host}]` : host}:0`, ...unlimited], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -28,7 +30,8 @@ export async function spawnRelay(host = "127.0.0.1", timeoutMs = 10_000): Promis
   let text = "";
   const deadline = performance.now() + timeoutMs;
   let port = 0;
-  while (port === 0) {
+  let adminUrl = "";
+  while (port === 0 || adminUrl === "") {
     const left = deadline - performance.now();
     const chunk = left > 0 ? await Promise.race([reader.read(), Bun.sleep(left).then(() => undefined)]) : undefined;
     if (chunk === undefined || chunk.done) {
@@ -39,6 +42,8 @@ export async function spawnRelay(host = "127.0.0.1", timeoutMs = 10_000): Promis
     text += decoder.decode(chunk.value, { stream: true });
     const m = /\[SERVER\] Running on .*:(\d+)\s*$/m.exec(text);
     if (m) port = Number(m[1]);
+    const a = /\[SERVER\] Admin on (\S+)/.exec(text);
+    if (a) adminUrl = a[1]!;
   }
   // Keep reading so a chatty relay never blocks on a full pipe.
   void (async () => {
@@ -47,6 +52,7 @@ export async function spawnRelay(host = "127.0.0.1", timeoutMs = 10_000): Promis
   void new Response(proc.stderr).text().catch(() => "");
   return {
     port,
+    adminUrl,
     pid: proc.pid,
     async stop(stopTimeoutMs = 5000) {
       proc.kill("SIGINT");

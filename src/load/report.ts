@@ -1,6 +1,7 @@
 // What a load run shows: the summary's JSON line, the table, the live line.
 
 import type { LatencySummary } from "./histogram.ts";
+import { type Attribution, attributionText } from "./relay-metrics.ts";
 import { type Summary, thresholdText } from "./summary.ts";
 
 export function summaryJson(s: Summary): string {
@@ -28,11 +29,25 @@ export function summaryTable(s: Summary): string {
     const relay = s.relay_socket_drops === null ? "" : `, ${s.relay_socket_drops} at the relay's socket`;
     rows.push(["drops", `${s.client_socket_drops} at the clients' sockets${relay} (kernel counters)`]);
   }
+  rows.push(...relayRows(s.relay));
   for (const w of s.warnings) rows.push(["warning", w]);
   // k6-style: every threshold given, ✓ or ✗ (exit 1 if any is ✗).
   s.thresholds.forEach((t, i) => rows.push([i === 0 ? "thresholds" : "", `${t.pass ? "✓" : "✗"} ${thresholdText(t)}`]));
   if (s.interrupted) rows.push(["note", "interrupted: summary so far"]);
   return rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join("\n");
+}
+
+/** --relay-metrics: the relay's own figures, and where the loss went. */
+function relayRows(r: Record<string, unknown> | undefined): [string, string][] {
+  if (r === undefined) return [];
+  if (typeof r.error === "string") return [["relay says", `nothing: ${r.error}`]];
+  const drops = Object.entries((r.drops ?? {}) as Record<string, number>).map(([k, n]) => `${k} ${n}`);
+  const cpu = typeof r.cpu_ns_per_delivery === "number" ? `, ${r.cpu_ns_per_delivery} ns CPU per delivery` : "";
+  const lagMs = ((r.event_loop_lag_max_s as number) * 1000).toFixed(1);
+  return [
+    ["relay says", `drops ${drops.length > 0 ? drops.join(", ") : "none"}, ${r.send_errors} send errors, backlog peak ${r.backlog_peak}, ${r.clients_registered} clients registered${cpu}, event-loop lag max ${lagMs} ms`],
+    ["loss at", attributionText(r.attribution as Attribution)],
+  ];
 }
 
 /** One interval, as the live line on stderr and as a `--json-stream` object. */
@@ -44,10 +59,14 @@ export interface IntervalView {
   loss_so_far: number;
   p99_so_far_us: number;
   late: number;
+  /** --relay-metrics: clients the relay had registered at its last scrape. */
+  relay_clients?: number;
 }
 
 export function liveLine(v: IntervalView, clients: number): string {
-  return `[${String(v.t_s).padStart(4)} s] joined ${v.joined}/${clients}  sent ${fmtCount(v.sent_per_s)}/s  deliveries ${fmtCount(v.deliveries_per_s)}/s  loss ${fmtPct(v.loss_so_far)}  p99 ${fmtUs(v.p99_so_far_us)}${v.late > 0 ? `  late ${v.late}` : ""}`;
+  return `[${String(v.t_s).padStart(4)} s] joined ${v.joined}/${clients}  sent ${fmtCount(v.sent_per_s)}/s  deliveries ${fmtCount(v.deliveries_per_s)}/s  loss ${fmtPct(v.loss_so_far)}  p99 ${fmtUs(v.p99_so_far_us)}${v.late > 0 ? `  late ${v.late}` : ""}${
+    v.relay_clients !== undefined && v.relay_clients > v.joined ? `  relay has ${v.relay_clients} clients (${v.relay_clients - v.joined} not ours)` : ""
+  }`;
 }
 
 export function fmtUs(us: number): string {

@@ -9,6 +9,7 @@ import { type IntervalRecord, IntervalRecorder } from "./intervals.ts";
 import { addCounters, type Command, type Counters, clockUs, type JoinProgress, type Report, type WorkerSetup, zeroCounters } from "./messages.ts";
 import type { LoadOptions } from "./options.ts";
 import type { IntervalView } from "./report.ts";
+import { type RelayScraper, relayFacts, strangers } from "./relay-metrics.ts";
 import { buildSummary, round, type Summary } from "./summary.ts";
 import { socketDrops } from "./socket-drops.ts";
 import { newSpreadMemory } from "./spread.ts";
@@ -111,6 +112,8 @@ export class LoadRun {
     private readonly out: RunOutput,
     private readonly relayCpuS: () => number | null,
     private readonly share?: AgentShare,
+    /** --relay-metrics: scraped when sending starts, every second, and after the drain. */
+    private readonly scraper?: RelayScraper,
   ) {
     this.epochMs = share?.epochMs ?? performance.timeOrigin + performance.now();
     this.now = clockUs(this.epochMs);
@@ -207,6 +210,9 @@ export class LoadRun {
       if (this.interrupted) return buildSummary({ ...measured, echo, recipients: 0, trackedReceivers: 0, interrupted: true, drainCut: false });
     }
     this.recipients = recipients;
+    // Bounded: a scrape gives up after SCRAPE_TIMEOUT_MS, and the slots start START_DELAY_US after now.
+    await this.scraper?.begin();
+    if (this.scraper !== undefined && share === undefined) t0Us = this.now() + START_DELAY_US;
     this.t0Us = t0Us;
     const endUs = t0Us + o.durationS * 1e6;
     const cpu0 = process.cpuUsage();
@@ -241,7 +247,8 @@ export class LoadRun {
       lastDeliveryS: Math.max(0, lastDeliveryUs - t0Us) / 1e6,
       cpuS: (cpu.user + cpu.system) / 1e6,
     };
-    return buildSummary({
+    await this.scraper?.end();
+    const summary = buildSummary({
       ...measured,
       echo,
       recipients,
@@ -259,6 +266,8 @@ export class LoadRun {
       host: readHostFacts(RECEIVE_BUFFER_BYTES, this.receiveBufferBytes),
       startedAt,
     });
+    if (this.scraper !== undefined) addRelayFacts(summary, this.scraper, recipients);
+    return summary;
   }
 
   private async probe(registered: number): Promise<boolean> {
@@ -339,6 +348,7 @@ export class LoadRun {
       loss_so_far: owed > 0 ? round(Math.max(0, 1 - (this.totals.delivered - this.totals.duplicates) / owed), 6) : 0,
       p99_so_far_us: this.latency.totalCount > 0 ? this.latency.getValueAtPercentile(99) : 0,
       late: record.late,
+      relay_clients: this.scraper?.last?.clients,
     });
   }
 
@@ -385,6 +395,17 @@ export class LoadRun {
     await this.until(() => this.workers.every((w) => w.closed), 5000);
     await Promise.all(this.workers.map((w) => w.thread.terminate()));
   }
+}
+
+/** Fills the summary's `relay` object, warns of clients that are not this run's, and says where the loss went. */
+function addRelayFacts(summary: Summary, scraper: RelayScraper, recipients: number): void {
+  const relay = relayFacts(summary, scraper, recipients);
+  summary.relay = relay;
+  const extra = strangers(scraper.first === undefined ? undefined : scraper.clientsPeak, summary.registered);
+  if (extra > 0) {
+    summary.warnings.unshift(`the relay had ${scraper.clientsPeak} clients registered, ${extra} more than this run joined: other clients shared its fan-out (suspect this first)`);
+  }
+  if (scraper.failures > 0) summary.warnings.push(`${scraper.failures} scrapes of ${scraper.url} failed${scraper.lastError ? ` (last: ${scraper.lastError})` : ""}`);
 }
 
 function isLoopback(host: string): boolean {
