@@ -72,8 +72,8 @@ export class RelayStats {
   bytesSent = 0;
   /**
    * Failed sends, resumed past: each `sendMany` that threw (an error at its first packet), and each short count
-   * the retry proved was no full buffer (it made progress). On Linux both are an error owed to an earlier
-   * datagram (ICMP port unreachable from a vanished client); nothing is lost.
+   * the retry proved was no full buffer (it made progress): no route, a firewall's EPERM, or ICMP errors where
+   * they could not be turned off (sockopt.ts); nothing is lost.
    */
   sendErrors = 0;
   /** Times fan-out met a full socket buffer and queued the rest. */

@@ -32,7 +32,7 @@ export function renderMetrics(sample: Sample, info: ProcessInfo): string {
   one("relay_bytes_sent_total", "counter", "Bytes of UDP payload handed to the kernel.", s.bytesSent);
   family("relay_dropped_total", "counter", "Datagrams not relayed or not delivered, by reason (the summary's names).");
   for (const reason of DROP_REASONS) out.push(`relay_dropped_total{reason="${reason}"} ${num(s.drops[reason])}`);
-  one("relay_send_errors_total", "counter", "Failed sends resumed past (errors owed to earlier datagrams, e.g. ICMP port unreachable).", s.sendErrors);
+  one("relay_send_errors_total", "counter", "Failed sends resumed past (no route, a firewall refusing, or ICMP errors where they could not be turned off).", s.sendErrors);
   one("relay_backpressure_events_total", "counter", "Times fan-out met a full socket buffer and queued the rest.", s.backpressureEvents);
   one("relay_challenges_total", "counter", "Join codes sent to new addresses (address validation).", s.challenges);
   one("relay_commands_total", "counter", "Commands executed.", s.commands);
