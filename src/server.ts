@@ -6,6 +6,7 @@ import { startAdminThread } from "./admin/spawn.ts";
 import { workersSource } from "./admin/workers-source.ts";
 import { type AdminAddress, parseConfig, type RelayConfig, usage } from "./config.ts";
 import { validateAddresses } from "./defence/validation.ts";
+import { Periodic } from "./periodic.ts";
 import { LinePrinter, streamWriter } from "./printer.ts";
 import { notice } from "./protocol/wire.ts";
 import { BindError, startRelay } from "./relay.ts";
@@ -28,6 +29,8 @@ interface Running {
   readonly shape: string | undefined;
   /** Who is who, for --state. */
   readonly state: StateSource;
+  /** Where the --state writes are scheduled: the relay's periodic work, run even while it is flooded. */
+  readonly periodic: Periodic;
   /** Serves the admin endpoint (--admin) for this shape. */
   admin(address: AdminAddress): Promise<Admin>;
   /** Says goodbye, drains, stops; resolves with the summary line. */
@@ -54,6 +57,8 @@ async function start(config: RelayConfig, restore: readonly RestoredBinding[]): 
       sockopts: group.sockopts,
       shape: notice.workers(config.workers),
       state: group.state,
+      // The main thread relays nothing: its timers never starve.
+      periodic: new Periodic(),
       admin: (address) => startAdmin(address, config, workersSource(group)),
       async stop() {
         const clients = group.clients;
@@ -70,6 +75,7 @@ async function start(config: RelayConfig, restore: readonly RestoredBinding[]): 
       sockopts: mesh.relay.sockopts,
       shape: notice.bus(config.bus, mesh.nodeId),
       state: relayStateSource(mesh.relay.registry, mesh.relay.chat),
+      periodic: mesh.relay.periodic,
       admin: (address) => startAdminThread(address, config, mesh.relay, publisher!),
       stop: async () => (await mesh.shutdown(), mesh.summary()),
     };
@@ -81,6 +87,7 @@ async function start(config: RelayConfig, restore: readonly RestoredBinding[]): 
     sockopts: relay.sockopts,
     shape: undefined,
     state: relayStateSource(relay.registry, relay.chat),
+    periodic: relay.periodic,
     admin: (address) => startAdminThread(address, config, relay, publisher!),
     stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)),
   };
@@ -97,7 +104,7 @@ try {
   process.exit(1);
 }
 // The file is written once before the relay says it runs: a directory that is missing or read-only shows now.
-const keeper = stateFile === undefined ? undefined : new StateKeeper(stateFile, parsed.config.stateIntervalMs, relay.state, parsed.config.maxNameChars, log);
+const keeper = stateFile === undefined ? undefined : new StateKeeper(stateFile, parsed.config.stateIntervalMs, relay.state, parsed.config.maxNameChars, log, relay.periodic);
 if (keeper !== undefined && loaded !== undefined) {
   try {
     await keeper.start();
