@@ -14,6 +14,7 @@ import { SendPathError } from "./sendmmsg.ts";
 import { BusError } from "./scale/bus.ts";
 import { startMesh } from "./scale/mesh.ts";
 import { startWorkers, totalStats } from "./scale/workers.ts";
+import { countSignals, type SignalCount } from "./signals.ts";
 import type { SocketSetup } from "./sockopt.ts";
 import { errorCode, loadStateFile, type RestoredBinding, relayStateSource, type StateSource } from "./state-file.ts";
 import { StateKeeper } from "./state-keeper.ts";
@@ -48,6 +49,13 @@ const log = (line: string): void => {
 
 // With --admin, a relay on this thread shares its counters with the admin thread (workers share their own).
 const publisher = parsed.config.admin === undefined || parsed.config.workers > 0 ? undefined : new Publisher(sharedCounters());
+// Set once the SIGINT/SIGTERM listeners are: then a flooded relay notices signals from its receive path (see onSignal).
+let signals: SignalCount | undefined;
+let signalsActedOn = 0;
+const observe = (): void => {
+  publisher?.observe();
+  if (signals !== undefined && signals.arrived[0] !== signalsActedOn) onSignal();
+};
 
 async function start(config: RelayConfig, restore: readonly RestoredBinding[]): Promise<Running> {
   if (config.workers > 0) {
@@ -68,7 +76,7 @@ async function start(config: RelayConfig, restore: readonly RestoredBinding[]): 
     };
   }
   if (config.bus !== undefined) {
-    const mesh = await startMesh(config, printer, log, validateAddresses, restore, publisher?.observe);
+    const mesh = await startMesh(config, printer, log, validateAddresses, restore, observe);
     publisher?.attach(mesh.relay, mesh.bus);
     return {
       endpoint: mesh.relay.endpoint,
@@ -80,7 +88,7 @@ async function start(config: RelayConfig, restore: readonly RestoredBinding[]): 
       stop: async () => (await mesh.shutdown(), mesh.summary()),
     };
   }
-  const relay = await startRelay(config, printer, { log, admission: validateAddresses, restore, observe: publisher?.observe });
+  const relay = await startRelay(config, printer, { log, admission: validateAddresses, restore, observe });
   publisher?.attach(relay);
   return {
     endpoint: relay.endpoint,
@@ -163,5 +171,17 @@ async function stop(): Promise<void> {
   await Promise.race([new Promise<void>((done) => process.stdout.write("", () => done())), Bun.sleep(1000)]);
   process.exit(0);
 }
-process.on("SIGINT", () => void stop());
-process.on("SIGTERM", () => void stop());
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+// Bun runs those listeners from its event loop, which a flooded relay does not get back to until the flood ends;
+// counted natively as well, the signals are also seen from the receive path (`observe`).
+signals = countSignals(["SIGINT", "SIGTERM"]);
+
+function onSignal(): void {
+  // Each signal acted on once: by whichever of Bun's listener and the receive path sees it first.
+  if (signals !== undefined) {
+    if (signalsActedOn >= signals.arrived[0]!) return;
+    signalsActedOn++;
+  }
+  void stop();
+}
