@@ -2,6 +2,7 @@
 
 import type { FanOut } from "./fanout.ts";
 import type { Lines } from "./lines.ts";
+import type { Periodic, PeriodicJob } from "./periodic.ts";
 import { encode, encodeJoin, type EventCounts, eventSummary, notice } from "./protocol/wire.ts";
 import type { Client } from "./registry.ts";
 
@@ -27,7 +28,8 @@ export class Announcer {
   private namesBytes = 0;
   private listable = true;
   private pending = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Sends the window's summary when it closes: periodic work, so a flooded relay still sends it. */
+  private readonly summary: PeriodicJob;
 
   constructor(
     private readonly lines: Lines,
@@ -35,9 +37,10 @@ export class Announcer {
     private readonly maxDatagramBytes: number,
     /** Events announced by name in each window; the rest of the window's events wait for its summary. */
     private readonly namedPerWindow: number,
-    /** The relay's clock, read when the window's timer fires. */
-    private readonly now: () => number,
-  ) {}
+    private readonly periodic: Periodic,
+  ) {
+    this.summary = periodic.once(this.tick);
+  }
 
   /** `client` joined: everyone hears it, by name or in the window's summary; the joiner hears its own line now. */
   joined(client: Client, nowMs: number): void {
@@ -67,17 +70,15 @@ export class Announcer {
     else this.add("timedOut", name);
   }
 
-  /** Sends a pending summary now (shutdown) and stops the window's timer. */
+  /** Sends a pending summary now (shutdown); none is scheduled after. */
   flush(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.periodic.at(this.summary, Number.POSITIVE_INFINITY);
     if (this.pending > 0) this.sendSummary();
   }
 
-  /** Stops the timer, sending nothing. */
+  /** Schedules no summary, sending nothing. */
   close(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.periodic.remove(this.summary);
   }
 
   // Whether this event may go out by name now. A summary still owed from a closed window goes first, so
@@ -103,22 +104,18 @@ export class Announcer {
         this.names = { joined: [], left: [], renamed: [], timedOut: [] };
       } else this.names[kind].push(name);
     }
-    this.timer ??= setTimeout(this.tick, Math.max(0, this.windowEndMs - this.now()));
-    this.timer.unref?.();
+    if (this.summary.dueMs === Number.POSITIVE_INFINITY) this.periodic.at(this.summary, this.windowEndMs);
   }
 
-  private readonly tick = (): void => {
-    this.timer = undefined;
+  private readonly tick = (nowMs: number): void => {
     if (this.pending === 0) return;
-    const nowMs = this.now();
     if (this.trySummary(nowMs)) {
       this.windowEndMs = nowMs + EVENT_WINDOW_MS;
       this.named = this.namedPerWindow; // a summary just went out: this window announces nothing more by name
     } else {
       // --max-fanout-rate has no room: try again a window later, still counting.
       this.windowEndMs = nowMs + EVENT_WINDOW_MS;
-      this.timer = setTimeout(this.tick, EVENT_WINDOW_MS);
-      this.timer.unref?.();
+      this.periodic.at(this.summary, this.windowEndMs);
     }
   };
 
@@ -137,7 +134,6 @@ export class Announcer {
     this.namesBytes = 0;
     this.listable = true;
     this.pending = 0;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.periodic.at(this.summary, Number.POSITIVE_INFINITY);
   }
 }

@@ -7,6 +7,7 @@ import type { FanOut } from "./fanout.ts";
 import type { WindowCounter } from "./limits.ts";
 import { type Lines, REFUSED } from "./lines.ts";
 import type { Membership } from "./membership.ts";
+import type { Periodic } from "./periodic.ts";
 import { type Command, CommandKind, parseCommand, splitRecipient } from "./protocol/commands.ts";
 import { cleanName, NameProblem, nameOrder, nameProblem, refusalText } from "./protocol/names.ts";
 import { lineEnd } from "./protocol/text.ts";
@@ -28,6 +29,8 @@ export interface ChatDeps {
   readonly membership?: Membership | undefined;
   /** Joins a second, per source IP and in total (--join-rate, --join-rate-total). */
   readonly joins: WindowCounter;
+  /** The relay's periodic work: the notice summaries are scheduled on it. */
+  readonly periodic: Periodic;
 }
 
 /** Between names in a /who list. */
@@ -60,17 +63,17 @@ export class Chat {
   constructor(private readonly deps: ChatDeps) {
     this.remembered = new RememberedNames(deps.config.rememberedNames, deps.config.rememberMs);
     this.lines = deps.lines;
-    this.announcer = new Announcer(deps.lines, deps.fanOut, deps.config.maxDatagramBytes, deps.config.noticesPerSecond, () => performance.now());
+    this.announcer = new Announcer(deps.lines, deps.fanOut, deps.config.maxDatagramBytes, deps.config.noticesPerSecond, deps.periodic);
     this.strangers = new StrangerReplies(deps.fanOut, deps.stats);
     this.perSource = perSourceLimits(deps.config);
   }
 
-  /** Sends a notice summary still owed (shutdown), then stops its timer. */
+  /** Sends a notice summary still owed (shutdown), and schedules none. */
   flushNotices(): void {
     this.announcer.flush();
   }
 
-  /** Stops the notice timer. */
+  /** Schedules no more notice summaries. */
   close(): void {
     this.announcer.close();
   }

@@ -7,6 +7,7 @@ import { FanOut } from "./fanout.ts";
 import { takeToken, WindowCounter } from "./limits.ts";
 import { Lines } from "./lines.ts";
 import type { Membership } from "./membership.ts";
+import { Periodic } from "./periodic.ts";
 import type { LinePrinter } from "./printer.ts";
 import { formatEndpoint } from "./protocol/endpoint.ts";
 import { encode, notice } from "./protocol/wire.ts";
@@ -29,6 +30,8 @@ export interface Relay {
   readonly registry: Registry;
   /** Commands, names and the idle sweep: the cold path. */
   readonly chat: Chat;
+  /** Periodic work, run by a timer and from the receive path while timers starve; more jobs may join it (the state file). */
+  readonly periodic: Periodic;
   /** Datagrams waiting for the socket buffer to drain. */
   readonly backlog: number;
   /** How long broadcasts take (one in FANOUT_TIMED_EVERY timed). */
@@ -79,7 +82,7 @@ export interface RelayOptions {
   /**
    * Called once per OBSERVE_EVERY datagrams received (a mask test on the hot path). While datagrams arrive faster
    * than they are handled, Bun's receive loop runs back to back and no timer fires; this still does (the admin
-   * endpoint's counters are published from it).
+   * endpoint's counters are published from it, and signals are noticed). It may shut the relay down.
    */
   readonly observe?: () => void;
 }
@@ -134,6 +137,9 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   const clock = setInterval(() => (nowMs = performance.now()), tickMs);
   clock.unref();
 
+  const periodic = new Periodic();
+  let closed = false;
+
   let fan: FanOut | undefined;
   let socket: Bun.udp.Socket<"buffer">;
   try {
@@ -150,6 +156,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     });
   } catch (err) {
     clearInterval(clock);
+    periodic.close();
     const code = (err as { code?: string }).code ?? "";
     const reason = bindReasons[code] ?? ((err as Error).message || "bind failed");
     throw new BindError(`cannot listen on ${formatEndpoint(config.host, config.port)}: ${reason}`);
@@ -160,6 +167,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     sendPath = await chooseSendPath(config.sendPath, socket);
   } catch (err) {
     clearInterval(clock);
+    periodic.close();
     socket.close();
     throw err;
   }
@@ -171,16 +179,14 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
 
   const joins = new WindowCounter(perSource ? config.joinsPerIpPerSecond : 0, config.joinsPerSecond);
   const lines = new Lines(config, registry, fanOut, stats, sink);
-  const chat = new Chat({ config, registry, fanOut, stats, lines, membership: options.membership, joins });
+  const chat = new Chat({ config, registry, fanOut, stats, lines, membership: options.membership, joins, periodic });
   if (options.restore !== undefined) chat.restore(options.restore, nowMs);
   const gate = new Gate(config, stats, verifying && options.admission !== undefined ? options.admission({ config, chat, fanOut, stats }) : chat);
-  // The sweep runs on its own timer, never per datagram: a few times per timeout, at most every 5 s.
-  const sweeper = idleMs === 0 ? undefined : setInterval(() => chat.sweep((nowMs = performance.now())), Math.min(5000, Math.max(5, idleMs / 4)));
-  sweeper?.unref();
+  // The sweep is periodic, never per datagram: a few times per timeout, at most every 5 s.
+  if (idleMs > 0) periodic.every(Math.min(5000, Math.max(5, idleMs / 4)), (now) => chat.sweep((nowMs = now)));
   const observe = options.observe;
   const logEveryMs = options.logEveryMs ?? SEND_FAILURE_LOG_MS;
-  const failureLog = options.log === undefined ? undefined : setInterval(logSendFailures, logEveryMs);
-  failureLog?.unref();
+  if (options.log !== undefined) periodic.every(logEveryMs, logSendFailures);
   let loggedErrors = 0;
   let loggedUnsendable = 0;
   // Cold path: one line per period that saw failed sends, with counts; Bun gives no per-send detail.
@@ -201,10 +207,13 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     stats.datagramsIn++;
     stats.bytesIn += payload.length;
     // While datagrams arrive faster than they are handled, Bun's receive loop runs back to back and no timer
-    // fires (docs/admin.md): the coarse clock the rate limits read is advanced from here too.
+    // fires (docs/admin.md): the coarse clock the rate limits read is advanced from here too, and periodic work
+    // overdue by LATE_MS runs from here (one compare).
     if ((stats.datagramsIn & (OBSERVE_EVERY - 1)) === 0) {
       nowMs = performance.now();
+      if (nowMs >= periodic.lateAtMs) periodic.runLate(nowMs);
       if (observe !== undefined) observe();
+      if (closed) return; // shut down from in here (a signal, the end of a shutdown's grace)
     }
     const client = registry.lookup(address, port);
     if (client === undefined) {
@@ -228,16 +237,31 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     fanOut.sendTo(slowNotice, client.port, client.address);
   }
 
-  let closed = false;
+  // Closes once the backlog has left or `deadlineMs` passed (what is left is dropped). A periodic job, not a sleep
+  // loop: a flooded relay's timers starve, and its drain callback with them, so the receive path also pushes the
+  // backlog, and closes the socket from in there rather than after the promise settles.
+  let endWait: (() => void) | undefined;
+  function closeWhenDrained(deadlineMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      endWait = resolve;
+      periodic.every(5, (now, starved) => {
+        if (starved) fanOut.drain();
+        if (fanOut.backlogSize > 0 && now < deadlineMs) return;
+        if (fanOut.backlogSize > 0) fanOut.abandonBacklog();
+        close();
+      });
+    });
+  }
+
   function close(): void {
     if (closed) return;
     closed = true;
     clearInterval(clock);
-    if (sweeper !== undefined) clearInterval(sweeper);
-    if (failureLog !== undefined) clearInterval(failureLog);
+    periodic.close();
     gate.close();
     chat.close();
     socket.close();
+    endWait?.();
   }
 
   return {
@@ -246,6 +270,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     stats,
     registry,
     chat,
+    periodic,
     get backlog() {
       return fanOut.backlogSize;
     },
@@ -265,10 +290,8 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
         fanOut.broadcast(bye);
         printer?.line(bye);
       }
-      const deadline = performance.now() + graceMs;
-      while (fanOut.backlogSize > 0 && performance.now() < deadline) await Bun.sleep(5);
-      if (fanOut.backlogSize > 0) fanOut.abandonBacklog();
-      close();
+      if (fanOut.backlogSize > 0) await closeWhenDrained(performance.now() + graceMs);
+      else close();
     },
     close,
     deliverRemote(frame) {

@@ -6,6 +6,7 @@ import { startAdminThread } from "./admin/spawn.ts";
 import { workersSource } from "./admin/workers-source.ts";
 import { type AdminAddress, parseConfig, type RelayConfig, usage } from "./config.ts";
 import { validateAddresses } from "./defence/validation.ts";
+import { Periodic } from "./periodic.ts";
 import { LinePrinter, streamWriter } from "./printer.ts";
 import { notice } from "./protocol/wire.ts";
 import { BindError, startRelay } from "./relay.ts";
@@ -13,6 +14,7 @@ import { SendPathError } from "./sendmmsg.ts";
 import { BusError } from "./scale/bus.ts";
 import { startMesh } from "./scale/mesh.ts";
 import { startWorkers, totalStats } from "./scale/workers.ts";
+import { countSignals, type SignalCount } from "./signals.ts";
 import type { SocketSetup } from "./sockopt.ts";
 import { errorCode, loadStateFile, type RestoredBinding, relayStateSource, type StateSource } from "./state-file.ts";
 import { StateKeeper } from "./state-keeper.ts";
@@ -28,6 +30,8 @@ interface Running {
   readonly shape: string | undefined;
   /** Who is who, for --state. */
   readonly state: StateSource;
+  /** Where the --state writes are scheduled: the relay's periodic work, run even while it is flooded. */
+  readonly periodic: Periodic;
   /** Serves the admin endpoint (--admin) for this shape. */
   admin(address: AdminAddress): Promise<Admin>;
   /** Says goodbye, drains, stops; resolves with the summary line. */
@@ -45,6 +49,13 @@ const log = (line: string): void => {
 
 // With --admin, a relay on this thread shares its counters with the admin thread (workers share their own).
 const publisher = parsed.config.admin === undefined || parsed.config.workers > 0 ? undefined : new Publisher(sharedCounters());
+// Set once the SIGINT/SIGTERM listeners are: then a flooded relay notices signals from its receive path (see onSignal).
+let signals: SignalCount | undefined;
+let signalsActedOn = 0;
+const observe = (): void => {
+  publisher?.observe();
+  if (signals !== undefined && signals.arrived[0] !== signalsActedOn) onSignal();
+};
 
 async function start(config: RelayConfig, restore: readonly RestoredBinding[]): Promise<Running> {
   if (config.workers > 0) {
@@ -54,6 +65,8 @@ async function start(config: RelayConfig, restore: readonly RestoredBinding[]): 
       sockopts: group.sockopts,
       shape: notice.workers(config.workers),
       state: group.state,
+      // The main thread relays nothing: its timers never starve.
+      periodic: new Periodic(),
       admin: (address) => startAdmin(address, config, workersSource(group)),
       async stop() {
         const clients = group.clients;
@@ -63,24 +76,26 @@ async function start(config: RelayConfig, restore: readonly RestoredBinding[]): 
     };
   }
   if (config.bus !== undefined) {
-    const mesh = await startMesh(config, printer, log, validateAddresses, restore, publisher?.observe);
+    const mesh = await startMesh(config, printer, log, validateAddresses, restore, observe);
     publisher?.attach(mesh.relay, mesh.bus);
     return {
       endpoint: mesh.relay.endpoint,
       sockopts: mesh.relay.sockopts,
       shape: notice.bus(config.bus, mesh.nodeId),
       state: relayStateSource(mesh.relay.registry, mesh.relay.chat),
+      periodic: mesh.relay.periodic,
       admin: (address) => startAdminThread(address, config, mesh.relay, publisher!),
       stop: async () => (await mesh.shutdown(), mesh.summary()),
     };
   }
-  const relay = await startRelay(config, printer, { log, admission: validateAddresses, restore, observe: publisher?.observe });
+  const relay = await startRelay(config, printer, { log, admission: validateAddresses, restore, observe });
   publisher?.attach(relay);
   return {
     endpoint: relay.endpoint,
     sockopts: relay.sockopts,
     shape: undefined,
     state: relayStateSource(relay.registry, relay.chat),
+    periodic: relay.periodic,
     admin: (address) => startAdminThread(address, config, relay, publisher!),
     stop: async () => (await relay.shutdown(), relay.stats.summary(relay.registry.size)),
   };
@@ -97,7 +112,7 @@ try {
   process.exit(1);
 }
 // The file is written once before the relay says it runs: a directory that is missing or read-only shows now.
-const keeper = stateFile === undefined ? undefined : new StateKeeper(stateFile, parsed.config.stateIntervalMs, relay.state, parsed.config.maxNameChars, log);
+const keeper = stateFile === undefined ? undefined : new StateKeeper(stateFile, parsed.config.stateIntervalMs, relay.state, parsed.config.maxNameChars, log, relay.periodic);
 if (keeper !== undefined && loaded !== undefined) {
   try {
     await keeper.start();
@@ -156,5 +171,17 @@ async function stop(): Promise<void> {
   await Promise.race([new Promise<void>((done) => process.stdout.write("", () => done())), Bun.sleep(1000)]);
   process.exit(0);
 }
-process.on("SIGINT", () => void stop());
-process.on("SIGTERM", () => void stop());
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+// Bun runs those listeners from its event loop, which a flooded relay does not get back to until the flood ends;
+// counted natively as well, the signals are also seen from the receive path (`observe`).
+signals = countSignals(["SIGINT", "SIGTERM"]);
+
+function onSignal(): void {
+  // Each signal acted on once: by whichever of Bun's listener and the receive path sees it first.
+  if (signals !== undefined) {
+    if (signalsActedOn >= signals.arrived[0]!) return;
+    signalsActedOn++;
+  }
+  void stop();
+}

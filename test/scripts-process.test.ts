@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { runBun } from "./support/server-process.ts";
 import { tempDir } from "./support/temp-dir.ts";
 
-const scripts = ["compare-relays", "vs-reference", "workers-bench", "soak", "naive-relay", "dead-clients", "gen-confusables"] as const;
+const scripts = ["compare-relays", "vs-reference", "workers-bench", "soak", "naive-relay", "dead-clients", "gen-confusables", "starved"] as const;
 type Script = (typeof scripts)[number];
 const command = (name: Script) => `bun run scripts/${name}.ts`;
 const gcc = Bun.which("gcc");
@@ -45,6 +45,7 @@ describe("a bad flag: exactly two lines on stderr, the problem then a Try line, 
     ["dead-clients", ["--rounds", "1.5"], 'error: --rounds: "1.5" is not a whole number from 1 to 100'],
     ["dead-clients", ["--kinds", "live,zombie"], 'error: --kinds: "zombie" is not one of live, dead'],
     ["gen-confusables", [], "error: --from FILE is required"],
+    ["starved", ["--flood", "0"], 'error: --flood: "0" is not a number from 0.5 to 60'],
   ];
   test.each(cases)("%s %p", async (name, args, problem) => {
     const res = await run(name, args);
