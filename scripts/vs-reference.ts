@@ -1,6 +1,7 @@
 // Side-by-side measurement against the C reference relay: same load (the C load driver), relay pinned to
 // core 0 and load to core 1, runs interleaved A B A B, medians and ratios printed as a Markdown table.
-// Both of this relay's send paths are run (--send-path sendmmsg and bun): C, sendmmsg, bun, C, sendmmsg, bun, …
+// Both of this relay's send paths are run (--send-path sendmmsg and bun); the order rotates every round (C, sendmmsg,
+// bun; sendmmsg, bun, C; bun, C, sendmmsg; …) so that no relay always follows the same one.
 
 import { join, resolve } from "node:path";
 import { readFlags } from "../src/flags.ts";
@@ -39,23 +40,23 @@ const once = (kind: keyof typeof relays, port: number) => measure(cLoad, relays[
 const results: Record<keyof typeof relays, CLoadResult[]> = { c: [], mmsg: [], bun: [] };
 let port = 41000 + Math.floor(Math.random() * 1000);
 for (let round = 1; round <= values.rounds; round++) {
-  for (const kind of kinds) {
+  for (let k = 0; k < kinds.length; k++) {
+    const kind = kinds[(k + round - 1) % kinds.length]!;
     const r = await once(kind, port++);
     results[kind].push(r);
     console.error(`round ${round} ${kind}: ${Math.round(r.deliveries_per_s)} deliveries/s, ${Math.round(r.relay_ns_per_delivery)} ns CPU/delivery, loss ${r.loss}`);
   }
 }
 const m = (kind: keyof typeof relays, key: keyof CLoadResult) => medianOf(results[kind], (r) => r[key]);
-// Per-round ratios against that round's C run, then their median: rounds share the machine's noise.
-const ratio = (kind: "mmsg" | "bun", key: keyof CLoadResult) =>
-  medianOf(
-    results[kind].map((r, i) => (r[key] as number) / (results.c[i]![key] as number)),
-    (x) => x,
-  );
+// Per-round ratios against that round's C run, then their median (and their range): rounds share the machine's noise.
+const ratios = (kind: "mmsg" | "bun", key: keyof CLoadResult) => results[kind].map((r, i) => (r[key] as number) / (results.c[i]![key] as number));
+const ratio = (kind: "mmsg" | "bun", key: keyof CLoadResult) => medianOf(ratios(kind, key), (x) => x);
+const range = (kind: "mmsg" | "bun", key: keyof CLoadResult) => `${Math.min(...ratios(kind, key)).toFixed(2)}–${Math.max(...ratios(kind, key)).toFixed(2)}`;
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 console.log(`| relay | deliveries/s (median of ${values.rounds}) | relay CPU ns/delivery | loss | rate / C (median of per-round) | CPU / C (median of per-round) |`);
 console.log("|---|---:|---:|---:|---:|---:|");
 console.log(`| C reference (recvmmsg/sendmmsg) | ${n(m("c", "deliveries_per_s"))} | ${n(m("c", "relay_ns_per_delivery"))} | ${m("c", "loss").toFixed(3)} | 1 | 1 |`);
 console.log(`| this relay, \`--send-path sendmmsg\` | ${n(m("mmsg", "deliveries_per_s"))} | ${n(m("mmsg", "relay_ns_per_delivery"))} | ${m("mmsg", "loss").toFixed(3)} | **${ratio("mmsg", "deliveries_per_s").toFixed(2)}×** | **${ratio("mmsg", "relay_ns_per_delivery").toFixed(2)}×** |`);
 console.log(`| this relay, \`--send-path bun\` (sendMany) | ${n(m("bun", "deliveries_per_s"))} | ${n(m("bun", "relay_ns_per_delivery"))} | ${m("bun", "loss").toFixed(3)} | ${ratio("bun", "deliveries_per_s").toFixed(2)}× | ${ratio("bun", "relay_ns_per_delivery").toFixed(2)}× |`);
-console.log(`\nclients=${values.clients} senders=${values.senders} offered=${values.rate} lines/s duration=${values.durationS}s payload=${values.payloadBytes}B, relay on core 0, C load driver on core 1`);
+console.log(`\nper-round ratios, lowest–highest: sendmmsg rate ${range("mmsg", "deliveries_per_s")}, CPU ${range("mmsg", "relay_ns_per_delivery")}; bun rate ${range("bun", "deliveries_per_s")}, CPU ${range("bun", "relay_ns_per_delivery")}`);
+console.log(`clients=${values.clients} senders=${values.senders} offered=${values.rate} lines/s duration=${values.durationS}s payload=${values.payloadBytes}B, relay on core 0, C load driver on core 1`);
