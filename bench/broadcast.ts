@@ -5,7 +5,7 @@ import { bench, do_not_optimize, group, summary } from "mitata";
 import { FanOut } from "../src/fanout.ts";
 import { encodePrefix } from "../src/protocol/wire.ts";
 import { type PacketSlot, Registry } from "../src/registry.ts";
-import { chooseSendPath } from "../src/sendmmsg.ts";
+import { chooseSendPath, type SendPath } from "../src/sendmmsg.ts";
 import { RelayStats } from "../src/stats.ts";
 import { Recipients } from "./recipients.ts";
 import { type BenchGroup, type BenchState, sweep } from "./suite.ts";
@@ -36,7 +36,12 @@ interface Rig {
   broadcasts: number;
   /** Datagrams the recipients never got (their buffer was full, or the drainer fell behind by SETTLE_MS). */
   lost: number;
+  /** The sendmmsg paths over `socket`, opened on first use and closed with the rig. */
+  readonly paths: Partial<Record<SendSocketKind, Promise<SendPath>>>;
 }
+
+type SendSocketKind = "own" | "send-only";
+const sendSockets: SendSocketKind[] = ["own", "send-only"];
 
 let rig: Promise<Rig> | undefined;
 const notes: string[] = [];
@@ -46,7 +51,7 @@ async function openRig(count: number): Promise<Rig> {
   const socket = await Bun.udpSocket({ hostname: LOOPBACK });
   const node = dgram.createSocket("udp4");
   await new Promise<void>((resolve) => node.bind(0, LOOPBACK, resolve));
-  return { recipients, socket, node, sent: 0, broadcasts: 0, lost: 0 };
+  return { recipients, socket, node, sent: 0, broadcasts: 0, lost: 0, paths: {} };
 }
 
 // Between samples, untimed: wait until the recipients have drained everything sent so far.
@@ -111,15 +116,19 @@ export const broadcastGroup: BenchGroup = {
           .args({ n: ns, recipients: regimes })
           .baseline();
 
-        bench("FanOut.broadcast: sendmmsg path, one call per 1024 clients (N=$n, $recipients)", async function* (state: BenchState) {
+        // "own": sendmmsg on the Bun socket, which Bun's epoll watches; "send-only": on a socket beside it that
+        // nothing polls, as the relay does (src/send-socket.ts). The difference is the kernel's write-space wake-up.
+        bench("FanOut.broadcast: sendmmsg path, one call per 1024 clients (N=$n, $recipients, $socket socket)", async function* (state: BenchState) {
           const n = state.get("n") as number;
           const regime = state.get("recipients") as Regime;
+          const which = state.get("socket") as SendSocketKind;
           const r = await (rig ??= openRig(maxN));
-          const path = await chooseSendPath("sendmmsg", r.socket);
+          const path = await (r.paths[which] ??= chooseSendPath("sendmmsg", r.socket, { sendOnlySocket: which === "send-only", sendBufferBytes: 0 }));
+          if (which === "send-only" && !path.why.includes("send-only")) notes.push(`no send-only socket here: ${path.why}`);
           const stats = new RelayStats();
           const fan = new FanOut(r.socket, registryOf(r, n, path.sender!), stats, 2048, 1 << 18, 0, path.sender);
-          yield* timedBroadcasts(r, fan, stats, n, regime, "sendmmsg");
-        }).args({ n: ns, recipients: regimes });
+          yield* timedBroadcasts(r, fan, stats, n, regime, `sendmmsg (${which})`);
+        }).args({ n: ns, recipients: regimes, socket: sendSockets });
 
         bench("sendMany, $chunk recipients per call (0: all) (N=$n, $recipients)", async function* (state: BenchState) {
           const n = state.get("n") as number;
@@ -216,6 +225,7 @@ export const broadcastGroup: BenchGroup = {
     notes.push(`recipients received ${r.recipients.received} datagrams; ${r.lost} never arrived`);
     r.recipients.close();
     r.socket.close();
+    for (const path of Object.values(r.paths)) (await path).close();
     r.node.close();
   },
 };

@@ -144,6 +144,8 @@ export async function stopRelayProcess(proc: Bun.Subprocess, graceMs = 5000): Pr
 export type CLoadResult = {
   readonly deliveries_per_s: number;
   readonly relay_ns_per_delivery: number;
+  /** Busy time of the core the relay is pinned to, per delivery (0 when unpinned): softirq work included. */
+  readonly core_ns_per_delivery: number;
   readonly loss: number;
   readonly p50_us: number;
   readonly p99_us: number;
@@ -163,6 +165,8 @@ export interface CLoadRun {
   readonly payloadBytes?: number | string;
   /** The relay whose CPU the driver charges per delivery (RELAY_PID). */
   readonly relayPid: number;
+  /** The core the relay is pinned to, whose busy time the driver also charges per delivery (RELAY_CORE). */
+  readonly relayCore?: number;
 }
 
 /** Runs the C load driver (3 min at most) and parses its JSON line. `onStart` gets the process, e.g. to sample its CPU. */
@@ -170,7 +174,7 @@ export async function runCLoad(cLoad: string, run: CLoadRun, options: RunOptions
   const args = [run.port, run.clients, run.senders, run.rate, run.durationS, ...(run.payloadBytes === undefined ? [] : [run.payloadBytes])].map(String);
   const proc = Bun.spawn(pinned(options.core, [cLoad, "127.0.0.1", ...args]), {
     cwd: options.cwd,
-    env: { ...process.env, RELAY_PID: String(run.relayPid) },
+    env: { ...process.env, RELAY_PID: String(run.relayPid), ...(run.relayCore === undefined ? {} : { RELAY_CORE: String(run.relayCore) }) },
     stdout: "pipe",
     stderr: options.stderr ?? "inherit",
     timeout: 180_000,
@@ -182,7 +186,7 @@ export async function runCLoad(cLoad: string, run: CLoadRun, options: RunOptions
 }
 
 /** A C load driver run without its target: what `measure` points at each relay it starts. */
-export type CLoadLoad = Omit<CLoadRun, "port" | "relayPid">;
+export type CLoadLoad = Omit<CLoadRun, "port" | "relayPid" | "relayCore">;
 
 /** The load `cLoadFlags` describe, for `measure`. */
 export function loadFromFlags(values: { clients: number; senders: number; rate: number; durationS: number; payloadBytes: number }): CLoadLoad {
@@ -196,7 +200,7 @@ export function loadFromFlags(values: { clients: number; senders: number; rate: 
 export async function measure(cLoad: string, relayArgv: string[], label: string, port: number, load: CLoadLoad, cores: { relay?: number; load?: number } = {}): Promise<CLoadResult> {
   const relay = await startRelayProcess(relayArgv, label, { core: cores.relay });
   try {
-    return await runCLoad(cLoad, { ...load, port, relayPid: relay.pid }, { core: cores.load });
+    return await runCLoad(cLoad, { ...load, port, relayPid: relay.pid, relayCore: cores.relay }, { core: cores.load });
   } finally {
     await stopRelayProcess(relay);
   }

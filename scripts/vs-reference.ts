@@ -1,6 +1,7 @@
 // Side-by-side measurement against the C reference relay: same load (the C load driver), relay pinned to
 // core 0 and load to core 1, runs interleaved A B A B, medians and ratios printed as a Markdown table.
-// Both of this relay's send paths are run (--send-path sendmmsg and bun): C, sendmmsg, bun, C, sendmmsg, bun, …
+// Both of this relay's send paths are run (--send-path sendmmsg and bun); the order rotates every round (C, sendmmsg,
+// bun; sendmmsg, bun, C; bun, C, sendmmsg; …) so that no relay always follows the same one.
 
 import { join, resolve } from "node:path";
 import { readFlags } from "../src/flags.ts";
@@ -26,8 +27,10 @@ const { cRelay, cLoad } = await exitOnSetupError(() => {
   return buildReference(values.reference);
 });
 
+// The C relay announces each join to the joiner alone (REFERENCE_JOINS=joiner): registration is not measured, and
+// otherwise costs it N²/2 notices (50 M at 10 000 clients) where this relay sends one summary a second.
 const relays = {
-  c: (port: number) => [cRelay, String(port)],
+  c: (port: number) => ["env", "REFERENCE_JOINS=joiner", cRelay, String(port)],
   mmsg: (port: number) => [process.execPath, join(root, "src/server.ts"), "--port", String(port), "--quiet", "--rate-limit", "0", "--send-path", "sendmmsg"],
   bun: (port: number) => [process.execPath, join(root, "src/server.ts"), "--port", String(port), "--quiet", "--rate-limit", "0", "--send-path", "bun"],
 } as const;
@@ -39,23 +42,31 @@ const once = (kind: keyof typeof relays, port: number) => measure(cLoad, relays[
 const results: Record<keyof typeof relays, CLoadResult[]> = { c: [], mmsg: [], bun: [] };
 let port = 41000 + Math.floor(Math.random() * 1000);
 for (let round = 1; round <= values.rounds; round++) {
-  for (const kind of kinds) {
+  for (let k = 0; k < kinds.length; k++) {
+    const kind = kinds[(k + round - 1) % kinds.length]!;
     const r = await once(kind, port++);
     results[kind].push(r);
-    console.error(`round ${round} ${kind}: ${Math.round(r.deliveries_per_s)} deliveries/s, ${Math.round(r.relay_ns_per_delivery)} ns CPU/delivery, loss ${r.loss}`);
+    console.error(
+      `round ${round} ${kind}: ${Math.round(r.deliveries_per_s)} deliveries/s, ${Math.round(r.relay_ns_per_delivery)} ns relay CPU and ${Math.round(r.core_ns_per_delivery)} ns core 0 busy per delivery, loss ${r.loss}`,
+    );
   }
 }
 const m = (kind: keyof typeof relays, key: keyof CLoadResult) => medianOf(results[kind], (r) => r[key]);
-// Per-round ratios against that round's C run, then their median: rounds share the machine's noise.
-const ratio = (kind: "mmsg" | "bun", key: keyof CLoadResult) =>
-  medianOf(
-    results[kind].map((r, i) => (r[key] as number) / (results.c[i]![key] as number)),
-    (x) => x,
-  );
+// Per-round ratios against that round's C run, then their median (and their range): rounds share the machine's noise.
+const ratios = (kind: "mmsg" | "bun", key: keyof CLoadResult) => results[kind].map((r, i) => (r[key] as number) / (results.c[i]![key] as number));
+const ratio = (kind: "mmsg" | "bun", key: keyof CLoadResult) => medianOf(ratios(kind, key), (x) => x);
+const range = (kind: "mmsg" | "bun", key: keyof CLoadResult) => `${Math.min(...ratios(kind, key)).toFixed(2)}–${Math.max(...ratios(kind, key)).toFixed(2)}`;
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
-console.log(`| relay | deliveries/s (median of ${values.rounds}) | relay CPU ns/delivery | loss | rate / C (median of per-round) | CPU / C (median of per-round) |`);
-console.log("|---|---:|---:|---:|---:|---:|");
-console.log(`| C reference (recvmmsg/sendmmsg) | ${n(m("c", "deliveries_per_s"))} | ${n(m("c", "relay_ns_per_delivery"))} | ${m("c", "loss").toFixed(3)} | 1 | 1 |`);
-console.log(`| this relay, \`--send-path sendmmsg\` | ${n(m("mmsg", "deliveries_per_s"))} | ${n(m("mmsg", "relay_ns_per_delivery"))} | ${m("mmsg", "loss").toFixed(3)} | **${ratio("mmsg", "deliveries_per_s").toFixed(2)}×** | **${ratio("mmsg", "relay_ns_per_delivery").toFixed(2)}×** |`);
-console.log(`| this relay, \`--send-path bun\` (sendMany) | ${n(m("bun", "deliveries_per_s"))} | ${n(m("bun", "relay_ns_per_delivery"))} | ${m("bun", "loss").toFixed(3)} | ${ratio("bun", "deliveries_per_s").toFixed(2)}× | ${ratio("bun", "relay_ns_per_delivery").toFixed(2)}× |`);
-console.log(`\nclients=${values.clients} senders=${values.senders} offered=${values.rate} lines/s duration=${values.durationS}s payload=${values.payloadBytes}B, relay on core 0, C load driver on core 1`);
+const row = (label: string, kind: keyof typeof relays, bold: string) => {
+  const r = (key: keyof CLoadResult) => (kind === "c" ? "1" : `${bold}${ratio(kind, key).toFixed(2)}×${bold}`);
+  return `| ${label} | ${n(m(kind, "deliveries_per_s"))} | ${n(m(kind, "relay_ns_per_delivery"))} | ${n(m(kind, "core_ns_per_delivery"))} | ${m(kind, "loss").toFixed(3)} | ${r("deliveries_per_s")} | ${r("relay_ns_per_delivery")} | ${r("core_ns_per_delivery")} |`;
+};
+console.log(`| relay | deliveries/s (median of ${values.rounds}) | relay CPU ns/delivery | core 0 busy ns/delivery | loss | rate / C | relay CPU / C | core busy / C |`);
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+console.log(row("C reference (recvmmsg/sendmmsg)", "c", ""));
+console.log(row("this relay, `--send-path sendmmsg`", "mmsg", "**"));
+console.log(row("this relay, `--send-path bun` (sendMany)", "bun", ""));
+const ranges = (kind: "mmsg" | "bun") =>
+  `rate ${range(kind, "deliveries_per_s")}, relay CPU ${range(kind, "relay_ns_per_delivery")}, core busy ${range(kind, "core_ns_per_delivery")}`;
+console.log(`\nratios are medians of per-round ratios to that round's C run; their range: sendmmsg ${ranges("mmsg")}; bun ${ranges("bun")}`);
+console.log(`clients=${values.clients} senders=${values.senders} offered=${values.rate} lines/s duration=${values.durationS}s payload=${values.payloadBytes}B, relay on core 0, C load driver on core 1`);

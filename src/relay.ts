@@ -112,6 +112,29 @@ const bindReasons: Record<string, string> = {
   EAFNOSUPPORT: "address family not supported",
 };
 
+function bindError(err: unknown, host: string, port: number): BindError {
+  const code = (err as { code?: string }).code ?? "";
+  const reason = bindReasons[code] ?? ((err as Error).message || "bind failed");
+  return new BindError(`cannot listen on ${formatEndpoint(host, port)}: ${reason}`);
+}
+
+/**
+ * Checks that `host`:`port` is free with a plain bind (no SO_REUSEPORT), and returns the port (the one the OS chose,
+ * with 0). A worker group binds with SO_REUSEPORT, which could otherwise join a port someone holds with it (a
+ * relay's send-only socket, send-socket.ts): checked first, the port is refused as it would be to a single relay.
+ */
+export async function reservePort(host: string, port: number): Promise<number> {
+  let probe: Bun.udp.Socket<"buffer">;
+  try {
+    probe = await Bun.udpSocket({ hostname: host, port });
+  } catch (err) {
+    throw bindError(err, host, port);
+  }
+  const got = probe.port;
+  probe.close();
+  return got;
+}
+
 /** Binds and starts relaying. Throws BindError when the address cannot be bound. */
 export async function startRelay(config: RelayConfig, printer?: LinePrinter, options: RelayOptions = {}): Promise<Relay> {
   const verifying = verifies(config.verifyAddress, config.host);
@@ -157,14 +180,13 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
   } catch (err) {
     clearInterval(clock);
     periodic.close();
-    const code = (err as { code?: string }).code ?? "";
-    const reason = bindReasons[code] ?? ((err as Error).message || "bind failed");
-    throw new BindError(`cannot listen on ${formatEndpoint(config.host, config.port)}: ${reason}`);
+    throw bindError(err, config.host, config.port);
   }
   const sockopts = setUpSocket(socket, config.recvBufferBytes, config.sendBufferBytes);
   let sendPath: Awaited<ReturnType<typeof chooseSendPath>>;
   try {
-    sendPath = await chooseSendPath(config.sendPath, socket);
+    // Workers share the port's SO_REUSEPORT group: a send-only socket's steering would take the others' traffic.
+    sendPath = await chooseSendPath(config.sendPath, socket, { sendOnlySocket: options.reusePort !== true, sendBufferBytes: config.sendBufferBytes });
   } catch (err) {
     clearInterval(clock);
     periodic.close();
@@ -261,6 +283,7 @@ export async function startRelay(config: RelayConfig, printer?: LinePrinter, opt
     gate.close();
     chat.close();
     socket.close();
+    sendPath.close();
     endWait?.();
   }
 

@@ -5,6 +5,7 @@ import type { SendPathMode } from "./config.ts";
 import type { SlotSender } from "./fanout.ts";
 import { fdOf, type Libc, libc } from "./libc.ts";
 import type { SlotMirror } from "./registry.ts";
+import { closeSendSocket, openSendSocket, type SendSocket, steeringFailure } from "./send-socket.ts";
 import { AF_INET, AF_INET6, encodeSockaddr } from "./sockaddr.ts";
 import { socketFamily } from "./sockopt.ts";
 
@@ -55,7 +56,7 @@ export class MmsgSender implements SlotSender, SlotMirror {
 
   constructor(
     private readonly c: Libc,
-    private readonly fd: number,
+    private fd: number,
     /** AF_INET or AF_INET6: the socket's, which decides how addresses are encoded. */
     readonly family: number,
     capacity = INITIAL_SLOTS,
@@ -72,6 +73,11 @@ export class MmsgSender implements SlotSender, SlotMirror {
   /** Slots the headers have room for now. */
   get slots(): number {
     return this.capacity;
+  }
+
+  /** No more sends: each later call fails with EBADF, never reaching an fd number that was reused. */
+  retire(): void {
+    this.fd = -1;
   }
 
   /** Points the shared iovec at `frame` for the calls that follow (it must stay alive until they return). */
@@ -168,6 +174,8 @@ export interface SendPath {
   readonly sender: MmsgSender | undefined;
   /** Why: the start-up line's tail. */
   readonly why: string;
+  /** After the relay's socket is closed: no more sends, and the send-only socket (if any) closed. */
+  close(): void;
 }
 
 /** `--send-path sendmmsg` was asked for and cannot work here; the message says why. */
@@ -175,20 +183,62 @@ export class SendPathError extends Error {
   override readonly name = "SendPathError";
 }
 
+/** How the sendmmsg path may send. */
+export interface SendPathOptions {
+  /**
+   * Send through a send-only socket beside the relay's (send-socket.ts). Not for a worker: its socket is in a
+   * SO_REUSEPORT group shared with the other workers, which the send-only socket's steering would take over.
+   */
+  readonly sendOnlySocket: boolean;
+  /** SO_SNDBUF for the send-only socket (0 = the kernel's default). */
+  readonly sendBufferBytes: number;
+}
+
 /**
  * Resolves `--send-path` for `socket`: `bun` as told; otherwise sendmmsg where it works here (Linux, libc loaded,
  * an fd, a known family, and a self-check datagram sent through it arrives intact), else Bun's sendMany for
- * `auto`, or SendPathError for `sendmmsg`.
+ * `auto`, or SendPathError for `sendmmsg`. The sendmmsg path sends through a send-only socket where one can be
+ * opened and passes its checks, else through the relay's own socket (the start-up line says which, and why).
  */
-export async function chooseSendPath(mode: SendPathMode, socket: object): Promise<SendPath> {
-  if (mode === "bun") return { name: "bun", sender: undefined, why: "--send-path bun" };
+export async function chooseSendPath(mode: SendPathMode, socket: Bun.udp.Socket<"buffer">, options: SendPathOptions): Promise<SendPath> {
+  if (mode === "bun") return { name: "bun", sender: undefined, why: "--send-path bun", close() {} };
   const failure = await sendmmsgFailure(socket);
-  if (failure === undefined) {
-    const sender = new MmsgSender(libc()!, fdOf(socket)!, socketFamily(socket)!);
-    return { name: "sendmmsg", sender, why: `libc sendmmsg on fd ${fdOf(socket)}, self-check passed` };
+  if (failure !== undefined) {
+    if (mode === "sendmmsg") throw new SendPathError(`--send-path sendmmsg: ${failure}`);
+    return { name: "bun", sender: undefined, why: `sendmmsg unavailable: ${failure}`, close() {} };
   }
-  if (mode === "sendmmsg") throw new SendPathError(`--send-path sendmmsg: ${failure}`);
-  return { name: "bun", sender: undefined, why: `sendmmsg unavailable: ${failure}` };
+  const c = libc()!;
+  const fd = fdOf(socket)!;
+  const family = socketFamily(socket)!;
+  let why = `libc sendmmsg on the relay's socket (fd ${fd}), self-check passed`;
+  let sendOnly: SendSocket | undefined;
+  if (!options.sendOnlySocket) why += "; a worker shares its port's SO_REUSEPORT group, so no send-only socket";
+  else {
+    const opened = (await steeringOnce(family)) ?? openSendSocket(fd, options.sendBufferBytes);
+    const failed = typeof opened === "string" ? opened : await selfCheck(new MmsgSender(c, opened.fd, family, 2), family, socket.port);
+    if (typeof opened !== "string" && failed !== undefined) closeSendSocket(opened);
+    if (failed === undefined && typeof opened !== "string") {
+      sendOnly = opened;
+      why = `libc sendmmsg on a send-only socket (fd ${opened.fd}) beside the relay's (fd ${fd}), self-check passed`;
+    } else why += `; no send-only socket: ${failed}`;
+  }
+  const sender = new MmsgSender(c, sendOnly?.fd ?? fd, family);
+  return {
+    name: "sendmmsg",
+    sender,
+    why,
+    close() {
+      sender.retire();
+      if (sendOnly !== undefined) closeSendSocket(sendOnly);
+    },
+  };
+}
+
+let steering: Promise<string | undefined> | undefined;
+/** steeringFailure, run once per process: what it checks is the kernel's, which does not change under us. */
+function steeringOnce(family: number): Promise<string | undefined> {
+  steering ??= steeringFailure(family);
+  return steering;
 }
 
 /** Why the sendmmsg path cannot be used on `socket`, or undefined when its self-check passed. */
@@ -206,14 +256,24 @@ export async function sendmmsgFailure(socket: object): Promise<string | undefine
 
 const SELF_CHECK_MS = 1000;
 
-// Two datagrams to a throwaway loopback socket through `sender`'s headers; both must arrive byte-exact.
-async function selfCheck(sender: MmsgSender, family: number): Promise<string | undefined> {
+// Two datagrams to a throwaway loopback socket through `sender`'s headers; both must arrive byte-exact (and from
+// `fromPort`, when given: a send-only socket must send from the relay's port).
+async function selfCheck(sender: MmsgSender, family: number, fromPort?: number): Promise<string | undefined> {
   const host = family === AF_INET6 ? "::1" : "127.0.0.1";
   const probe = new TextEncoder().encode(`sendmmsg self-check ${process.pid} ${Math.random()}`);
   const got: Uint8Array[] = [];
+  let from = fromPort;
   let receiver: Bun.udp.Socket<"buffer">;
   try {
-    receiver = await Bun.udpSocket({ hostname: host, socket: { data: (_s, data) => void got.push(Uint8Array.from(data)) } });
+    receiver = await Bun.udpSocket({
+      hostname: host,
+      socket: {
+        data: (_s, data, port) => {
+          got.push(Uint8Array.from(data));
+          if (port !== fromPort) from = port;
+        },
+      },
+    });
   } catch (err) {
     return `self-check: no loopback socket on ${host} (${(err as Error).message})`;
   }
@@ -227,6 +287,7 @@ async function selfCheck(sender: MmsgSender, family: number): Promise<string | u
     while (got.length < 2 && performance.now() < deadline) await Bun.sleep(1);
     if (got.length < 2) return `self-check: ${got.length} of 2 datagrams arrived on ${host}`;
     if (!got.every((g) => g.length === probe.length && g.every((b, i) => b === probe[i]))) return "self-check: the datagram arrived altered";
+    if (fromPort !== undefined && from !== fromPort) return `self-check: the datagram came from port ${from}, not the relay's ${fromPort}`;
     return undefined;
   } finally {
     receiver.close();

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { runBun } from "./support/server-process.ts";
 import { tempDir } from "./support/temp-dir.ts";
 
-const scripts = ["compare-relays", "vs-reference", "workers-bench", "soak", "naive-relay", "dead-clients", "gen-confusables", "starved"] as const;
+const scripts = ["compare-relays", "vs-reference", "workers-bench", "soak", "naive-relay", "dead-clients", "gen-confusables", "starved", "send-socket-ab"] as const;
 type Script = (typeof scripts)[number];
 const command = (name: Script) => `bun run scripts/${name}.ts`;
 const gcc = Bun.which("gcc");

@@ -11,6 +11,7 @@ import { socketFamily } from "../src/sockopt.ts";
 import { EVERY_NOTICE } from "./support/relays.ts";
 
 const linux = process.platform === "linux";
+const OWN_SOCKET = { sendOnlySocket: false, sendBufferBytes: 0 } as const;
 
 describe("sockaddr encoding (join time)", () => {
   const bytes = (family: number, address: string, port: number) => {
@@ -56,7 +57,7 @@ describe.skipIf(!linux)("canary: what the sendmmsg path needs from Bun and libc 
       expect(c).not.toBeNull();
       expect(typeof c!.sendmmsg).toBe("function");
       expect(await sendmmsgFailure(socket)).toBeUndefined();
-      expect((await chooseSendPath("auto", socket)).name).toBe("sendmmsg");
+      expect((await chooseSendPath("auto", socket, OWN_SOCKET)).name).toBe("sendmmsg");
     } finally {
       socket.close();
     }
@@ -88,10 +89,10 @@ describe.skipIf(!linux)("canary: what the sendmmsg path needs from Bun and libc 
   });
 
   test("--send-path sendmmsg fails at start-up, saying why, where it cannot work", async () => {
-    const fake = {}; // no fd
-    await expect(chooseSendPath("sendmmsg", fake)).rejects.toBeInstanceOf(SendPathError);
-    expect((await chooseSendPath("auto", fake)).name).toBe("bun");
-    expect((await chooseSendPath("bun", fake)).why).toBe("--send-path bun");
+    const fake = {} as Bun.udp.Socket<"buffer">; // no fd
+    await expect(chooseSendPath("sendmmsg", fake, OWN_SOCKET)).rejects.toBeInstanceOf(SendPathError);
+    expect((await chooseSendPath("auto", fake, OWN_SOCKET)).name).toBe("bun");
+    expect((await chooseSendPath("bun", fake, OWN_SOCKET)).why).toBe("--send-path bun");
   });
 });
 

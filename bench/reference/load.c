@@ -5,6 +5,9 @@
  *
  *   usage: load HOST PORT CLIENTS SENDERS RATE DURATION [PAYLOAD]
  *   env:   RELAY_PID=pid  also report the relay's CPU time per delivery
+ *          RELAY_CORE=n   also report core n's busy time per delivery (the
+ *                         relay pinned there: its softirq work included,
+ *                         also what ran in ksoftirqd rather than the relay)
  *
  * Phases:
  *   1. register: every client has its own UDP socket and sends its name
@@ -23,7 +26,8 @@
  * Output: one JSON line on stdout, fields
  *   clients senders rate duration payload register_s join_msgs sent
  *   delivered expected loss deliveries_per_s elapsed_s self_echo other
- *   refused registered relay_cpu_s relay_ns_per_delivery
+ *   refused registered relay_cpu_s relay_ns_per_delivery core_busy_s
+ *   core_ns_per_delivery
  *   p50_us p90_us p99_us p999_us max_us
  *
  * Build: gcc -O2 -Wall -Wextra -o /tmp/load bench/reference/load.c -lm
@@ -150,6 +154,30 @@ static double process_cpu_s(int pid)
     if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return 0;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Busy seconds of CPU `core` (user, nice, system, irq, softirq: not idle,
+ * iowait or steal) from /proc/stat, or 0 when `core` < 0 or unknown. */
+static double core_busy_s(int core)
+{
+    if (core < 0)
+        return 0;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return 0;
+    char want[32], line[512];
+    snprintf(want, sizeof want, "cpu%d ", core);
+    double busy = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, want, strlen(want)) != 0)
+            continue;
+        unsigned long long user, nice, sys, idle, iowait, irq, softirq;
+        if (sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle, &iowait, &irq, &softirq) == 7)
+            busy = (double)(user + nice + sys + irq + softirq) / (double)sysconf(_SC_CLK_TCK);
+        break;
+    }
+    fclose(f);
+    return busy;
 }
 
 /* ---------- sockets ---------- */
@@ -415,6 +443,8 @@ int main(int argc, char **argv)
         nsenders = nclients;
     const char *pid_text = getenv("RELAY_PID");
     int relay_pid = pid_text ? atoi(pid_text) : 0;
+    const char *core_text = getenv("RELAY_CORE");
+    int relay_core = core_text ? atoi(core_text) : -1;
 
     if (open_clients(&relay) < 0)
         return 1;
@@ -423,9 +453,11 @@ int main(int argc, char **argv)
     uint64_t join_msgs = register_all(started);
 
     double cpu_before = process_cpu_s(relay_pid);
+    double core_before = core_busy_s(relay_core);
     uint64_t t0;
     uint64_t sent = run(rate, duration, payload, &t0);
     double relay_cpu = process_cpu_s(relay_pid) - cpu_before;
+    double core_busy = core_busy_s(relay_core) - core_before;
 
     /* Registration time excludes the closing quiet wait: sending began
      * register_s + QUIET_NS after start. */
@@ -442,12 +474,14 @@ int main(int argc, char **argv)
            "\"expected\":%.0f,\"loss\":%.5f,\"deliveries_per_s\":%.0f,\"elapsed_s\":%.2f,"
            "\"self_echo\":%s,\"other\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"registered\":%d,"
            "\"relay_cpu_s\":%.2f,\"relay_ns_per_delivery\":%.0f,"
+           "\"core_busy_s\":%.2f,\"core_ns_per_delivery\":%.0f,"
            "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f}\n",
            nclients, nsenders, rate, duration, payload,
            register_s, join_msgs, sent, delivered,
            expected, loss, elapsed > 0 ? (double)delivered / elapsed : 0.0, elapsed,
            self_echoes ? "true" : "false", others, refused, registered_count,
            relay_cpu, delivered ? relay_cpu * 1e9 / (double)delivered : 0.0,
+           core_busy, delivered ? core_busy * 1e9 / (double)delivered : 0.0,
            quantile_us(0.50), quantile_us(0.90), quantile_us(0.99), quantile_us(0.999),
            (double)hist_max_ns / 1e3);
     return 0;

@@ -4,7 +4,7 @@ import { Worker } from "node:worker_threads";
 import type { RelayConfig } from "../config.ts";
 import { formatEndpoint } from "../protocol/endpoint.ts";
 import { nameKey } from "../protocol/names.ts";
-import { BindError } from "../relay.ts";
+import { BindError, reservePort } from "../relay.ts";
 import { sharedCounters } from "../admin/shared.ts";
 import { addressKey, RememberedNames } from "../remembered.ts";
 import type { SocketSetup } from "../sockopt.ts";
@@ -56,8 +56,9 @@ interface Entry {
 }
 
 /**
- * Starts `config.workers` relay threads on one port. Worker 0 binds first (so `--port 0` picks one port for all),
- * then the others join its SO_REUSEPORT group. Throws BindError when the port cannot be bound.
+ * Starts `config.workers` relay threads on one port: checked free with a plain bind first (`reservePort`; with
+ * `--port 0` that picks the port), then worker 0 binds it, and the others join its SO_REUSEPORT group. Throws
+ * BindError when the port cannot be bound.
  */
 export async function startWorkers(
   config: RelayConfig,
@@ -200,7 +201,7 @@ export async function startWorkers(
 
   let first: { port: number; sockopts: SocketSetup | undefined };
   try {
-    first = await spawn(0, config.port);
+    first = await spawn(0, await reservePort(config.host, config.port));
     await Promise.all(Array.from({ length: config.workers - 1 }, (_, i) => spawn(i + 1, first.port)));
   } catch (err) {
     await stopAll();
