@@ -19,9 +19,10 @@ const abFlags = {
 const usage = usageText(
   {
     command: "bun run scripts/send-socket-ab.ts",
-    about: `One line to --clients loopback recipients (drained by a child process), sent by fan-out's sendmmsg path
-from the relay's own socket and from a send-only socket beside it, alternating; prints the medians
-(wall time per recipient) and the median of per-pair ratios, and the process CPU ratio. Linux only.`,
+    about: `One line to --clients loopback recipients (drained by a child process), sent by fan-out's
+sendmmsg path from the relay's own socket and from a send-only socket beside it, alternating;
+prints the medians (wall time per recipient), the median of per-pair ratios, and the process
+CPU ratio. Linux only.`,
     footer: "Exit: 0 done, 1 no send-only socket here (the line says why), 2 bad flags.",
   },
   abFlags,
