@@ -149,7 +149,9 @@ export type CLoadResult = {
   readonly loss: number;
   readonly p50_us: number;
   readonly p99_us: number;
-  /** Seconds the clients took to register; the sending starts 0.3 s after that. */
+  /** Datagrams that were neither a line nor a registration (a late join summary): sent by the relay, not counted as deliveries. */
+  readonly other: number;
+  /** Seconds the clients took to register; the sending starts 1.5 s after that (QUIET_NS in load.c). */
   readonly register_s: number;
   readonly delivered: number;
 };

@@ -55,7 +55,10 @@
 #define REG_WINDOW 64
 #define REG_TRIES 50
 #define REG_RETRY_NS 200000000ull  /* 200 ms */
-#define QUIET_NS 300000000ull      /* silence that ends registration */
+#define QUIET_NS 1500000000ull     /* silence that ends registration: longer than the
+                                    * once-a-second join summary of a relay that sums
+                                    * notices up, so it is not sent (and charged) while
+                                    * measuring */
 #define REG_MAX_NS 120000000000ull /* registration gives up after 120 s */
 #define DRAIN_QUIET_NS 500000000ull
 #define DRAIN_MAX_NS 10000000000ull
