@@ -176,6 +176,9 @@ process.on("SIGTERM", onSignal);
 // Bun runs those listeners from its event loop, which a flooded relay does not get back to until the flood ends;
 // counted natively as well, the signals are also seen from the receive path (`observe`).
 signals = countSignals(["SIGINT", "SIGTERM"]);
+if (signals === undefined && process.platform === "linux") {
+  process.stderr.write("note: signals are not counted natively here (bun:ffi cc failed); under a flood the relay cannot keep up with, Ctrl+C waits for the flood to pass\n");
+}
 
 function onSignal(): void {
   // Each signal acted on once: by whichever of Bun's listener and the receive path sees it first.
