@@ -1,7 +1,7 @@
 // Canary for an undocumented Bun behaviour the worker group stands on: `flags: 4` sets SO_REUSEPORT and keeps sendMany.
 
 import { expect, test } from "bun:test";
-import { reusePortFlags } from "../src/relay.ts";
+import { reusePortFlags } from "../src/bind.ts";
 
 type Socket = Bun.udp.Socket<"buffer">;
 

@@ -4,7 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { defaults } from "../src/config.ts";
-import { BindError, reusePortFlags, startRelay } from "../src/relay.ts";
+import { BindError, reusePortFlags } from "../src/bind.ts";
+import { startRelay } from "../src/relay.ts";
 import { steeringFailure } from "../src/send-socket.ts";
 import { AF_INET, AF_INET6 } from "../src/sockaddr.ts";
 import { startWorkers } from "../src/scale/workers.ts";

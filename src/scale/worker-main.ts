@@ -8,7 +8,8 @@ import { validateAddresses } from "../defence/validation.ts";
 import type { Membership } from "../membership.ts";
 import { LinePrinter } from "../printer.ts";
 import type { Client } from "../registry.ts";
-import { BindError, type Relay, startRelay } from "../relay.ts";
+import { BindError } from "../bind.ts";
+import { type Relay, startRelay } from "../relay.ts";
 import type { FromWorker, ToWorker, WorkerData, WorkerReport } from "./worker-messages.ts";
 
 const data = workerData as WorkerData;

@@ -4,7 +4,7 @@ import { Worker } from "node:worker_threads";
 import type { RelayConfig } from "../config.ts";
 import { formatEndpoint } from "../protocol/endpoint.ts";
 import { nameKey } from "../protocol/names.ts";
-import { BindError, reservePort } from "../relay.ts";
+import { BindError, reservePort } from "../bind.ts";
 import { sharedCounters } from "../admin/shared.ts";
 import { addressKey, RememberedNames } from "../remembered.ts";
 import type { SocketSetup } from "../sockopt.ts";
