@@ -202,27 +202,32 @@ export interface SendPathOptions {
  */
 export async function chooseSendPath(mode: SendPathMode, socket: Bun.udp.Socket<"buffer">, options: SendPathOptions): Promise<SendPath> {
   if (mode === "bun") return { name: "bun", sender: undefined, why: "--send-path bun", close() {} };
-  const failure = await sendmmsgFailure(socket);
-  if (failure !== undefined) {
-    if (mode === "sendmmsg") throw new SendPathError(`--send-path sendmmsg: ${failure}`);
-    return { name: "bun", sender: undefined, why: `sendmmsg unavailable: ${failure}`, close() {} };
-  }
+  const unusable = preconditionFailure(socket);
+  if (unusable !== undefined) return withoutSendmmsg(mode, unusable);
   const c = libc()!;
   const fd = fdOf(socket)!;
   const family = socketFamily(socket)!;
-  let why = `libc sendmmsg on the relay's socket (fd ${fd}), self-check passed`;
-  let sendOnly: SendSocket | undefined;
-  if (!options.sendOnlySocket) why += "; a worker shares its port's SO_REUSEPORT group, so no send-only socket";
-  else {
-    const opened = (await steeringOnce(family)) ?? openSendSocket(fd, options.sendBufferBytes);
-    const failed = typeof opened === "string" ? opened : await selfCheck(new MmsgSender(c, opened.fd, family, 2), family, socket.port);
-    if (typeof opened !== "string" && failed !== undefined) closeSendSocket(opened);
-    if (failed === undefined && typeof opened !== "string") {
-      sendOnly = opened;
-      why = `libc sendmmsg on a send-only socket (fd ${opened.fd}) beside the relay's (fd ${fd}), self-check passed`;
-    } else why += `; no send-only socket: ${failed}`;
+  let why = "; a worker shares its port's SO_REUSEPORT group, so no send-only socket";
+  if (options.sendOnlySocket) {
+    // Its self-check also proves the headers and the FFI call: the relay's own socket needs no check of its own then.
+    const sendOnly = await checkedSendSocket(c, fd, family, socket.port, options.sendBufferBytes);
+    if (typeof sendOnly !== "string") {
+      return sendmmsgPath(new MmsgSender(c, sendOnly.fd, family), `libc sendmmsg on a send-only socket (fd ${sendOnly.fd}) beside the relay's (fd ${fd}), self-check passed`, sendOnly);
+    }
+    why = `; no send-only socket: ${sendOnly}`;
   }
-  const sender = new MmsgSender(c, sendOnly?.fd ?? fd, family);
+  const failure = await selfCheck(new MmsgSender(c, fd, family, 2), family);
+  if (failure !== undefined) return withoutSendmmsg(mode, failure);
+  return sendmmsgPath(new MmsgSender(c, fd, family), `libc sendmmsg on the relay's socket (fd ${fd}), self-check passed${why}`);
+}
+
+// Bun's sendMany, where sendmmsg cannot work: for `auto`; `--send-path sendmmsg` asked for it and fails at start-up.
+function withoutSendmmsg(mode: SendPathMode, failure: string): SendPath {
+  if (mode === "sendmmsg") throw new SendPathError(`--send-path sendmmsg: ${failure}`);
+  return { name: "bun", sender: undefined, why: `sendmmsg unavailable: ${failure}`, close() {} };
+}
+
+function sendmmsgPath(sender: MmsgSender, why: string, sendOnly?: SendSocket): SendPath {
   return {
     name: "sendmmsg",
     sender,
@@ -234,24 +239,43 @@ export async function chooseSendPath(mode: SendPathMode, socket: Bun.udp.Socket<
   };
 }
 
-let steering: Promise<string | undefined> | undefined;
-/** steeringFailure, run once per process: what it checks is the kernel's, which does not change under us. */
+// A send-only socket beside `fd` that passed the steering check and the self-check (from the relay's `port`), or why not.
+async function checkedSendSocket(c: Libc, fd: number, family: number, port: number, sendBytes: number): Promise<SendSocket | string> {
+  const steeringFailed = await steeringOnce(family);
+  if (steeringFailed !== undefined) return steeringFailed;
+  const sendOnly = openSendSocket(fd, sendBytes);
+  if (typeof sendOnly === "string") return sendOnly;
+  const failed = await selfCheck(new MmsgSender(c, sendOnly.fd, family, 2), family, port);
+  if (failed === undefined) return sendOnly;
+  closeSendSocket(sendOnly);
+  return failed;
+}
+
+const steering = new Map<number, Promise<string | undefined>>();
+/** steeringFailure, run once per process and family: what it checks is the kernel's, which does not change under us. */
 function steeringOnce(family: number): Promise<string | undefined> {
-  steering ??= steeringFailure(family);
-  return steering;
+  let check = steering.get(family);
+  if (check === undefined) steering.set(family, (check = steeringFailure(family)));
+  return check;
+}
+
+/** Why the sendmmsg path cannot be used on `socket` at all (platform, libc, fd, family), or undefined. */
+function preconditionFailure(socket: object): string | undefined {
+  if (process.platform !== "linux") return `not Linux (${process.platform})`;
+  if (process.arch !== "x64" && process.arch !== "arm64") return `struct layouts unchecked on ${process.arch}`;
+  if (libc() === null) return "libc.so.6 (sendmmsg, __errno_location) could not be loaded through bun:ffi";
+  if (fdOf(socket) === undefined) return "the socket has no fd property (Bun changed?)";
+  const family = socketFamily(socket);
+  if (family !== AF_INET && family !== AF_INET6) return "the socket's address family could not be read";
+  return undefined;
 }
 
 /** Why the sendmmsg path cannot be used on `socket`, or undefined when its self-check passed. */
 export async function sendmmsgFailure(socket: object): Promise<string | undefined> {
-  if (process.platform !== "linux") return `not Linux (${process.platform})`;
-  if (process.arch !== "x64" && process.arch !== "arm64") return `struct layouts unchecked on ${process.arch}`;
-  const c = libc();
-  if (c === null) return "libc.so.6 (sendmmsg, __errno_location) could not be loaded through bun:ffi";
-  const fd = fdOf(socket);
-  if (fd === undefined) return "the socket has no fd property (Bun changed?)";
-  const family = socketFamily(socket);
-  if (family !== AF_INET && family !== AF_INET6) return "the socket's address family could not be read";
-  return selfCheck(new MmsgSender(c, fd, family, 2), family);
+  const unusable = preconditionFailure(socket);
+  if (unusable !== undefined) return unusable;
+  const family = socketFamily(socket)!;
+  return selfCheck(new MmsgSender(libc()!, fdOf(socket)!, family, 2), family);
 }
 
 const SELF_CHECK_MS = 1000;
